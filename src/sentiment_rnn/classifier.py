@@ -1,0 +1,230 @@
+"""`SentimentClassifier`: the scikit-learn–style estimator that ties cleaning, tokenizer and network.
+
+    clf = SentimentClassifier(model=ModelConfig(cell="lstm")).fit(texts, labels)
+    clf.predict_proba(["What a film!"])      # columns in clf.classes_ order
+    clf.save("my-model"); SentimentClassifier.load("my-model")
+
+A saved model is a folder: `config.json` (every setting, class names, library versions, data
+digest), `tokenizer.json`, `model.safetensors`, `metrics.json`. No pickle anywhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .config import ModelConfig, TextConfig, TokenizerConfig, TrainingConfig, build_section
+from .errors import ConfigError, DataError, ModelError
+from .io import atomic_write_json
+from .models import SentimentNet
+from .text.cleaning import Cleaner
+from .text.tokenizer import TextTokenizer
+from .training.batching import collate, sorted_batches
+from .training.trainer import Callback, Encoded, History, Trainer
+
+FORMAT_VERSION = 1
+PREDICT_BATCH = 256
+
+
+def _section(name: str, value: Any, cls: type) -> Any:
+    if value is None:
+        return cls()
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, dict):
+        return build_section(name, value, origin="SentimentClassifier")
+    raise ConfigError(f"{name} must be a {cls.__name__} or a dict, got {type(value).__name__}")
+
+
+def _natural_order(labels: set[str]) -> list[str]:
+    """Numeric labels in numeric order ("2" before "10"), others alphabetically."""
+    if all(label.lstrip("-").isdigit() for label in labels):
+        return sorted(labels, key=int)
+    return sorted(labels)
+
+
+class SentimentClassifier:
+    def __init__(self, text: TextConfig | dict | None = None, tokenizer: TokenizerConfig | dict | None = None,
+                 model: ModelConfig | dict | None = None, training: TrainingConfig | dict | None = None):
+        self.text = _section("text", text, TextConfig)
+        self.tokenizer = _section("tokenizer", tokenizer, TokenizerConfig)
+        self.model = _section("model", model, ModelConfig)
+        self.training = _section("training", training, TrainingConfig)
+
+    # ---- learned state (set by fit or load) ----
+    classes_: list[str]
+    tokenizer_: TextTokenizer
+    network_: SentimentNet
+    history_: History | None
+    data_info_: dict[str, Any]
+
+    @property
+    def cleaner(self) -> Cleaner:
+        return Cleaner.from_config(self.text)
+
+    def fit(self, texts: Sequence[str], labels: Sequence[Any], *,
+            validation: tuple[Sequence[str], Sequence[Any]] | None = None,
+            callbacks: list[Callback] | None = None, checkpoint_dir: str | Path | None = None,
+            resume: bool = False, data_info: dict[str, Any] | None = None,
+            rank: int = 0, world_size: int = 1) -> SentimentClassifier:
+        """Train on `texts`/`labels`. Without `validation`, `training.val_fraction` of the data is held
+        out (stratified, seeded) for early stopping and the best-epoch choice."""
+        cfg = self.training
+        labels = [str(label) for label in labels]
+        if len(texts) != len(labels):
+            raise DataError(f"fit got {len(texts)} texts but {len(labels)} labels")
+        classes = _natural_order(set(labels))
+        if len(classes) < 2:
+            raise DataError(f"fit needs at least two classes, got {classes}")
+        if validation is None and cfg.val_fraction > 0:
+            from .data.dataset import Reviews
+
+            train_part, val_part = Reviews(list(texts), labels, "fit").split_stratified(cfg.val_fraction, cfg.seed)
+            texts, labels = train_part.texts, train_part.labels
+            validation = (val_part.texts, val_part.labels)
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+
+        cleaner = self.cleaner
+        cleaned = cleaner.many(texts)
+        self.classes_ = classes
+        self.tokenizer_ = TextTokenizer.train(cleaned, self.tokenizer)
+        train_data = Encoded(self.tokenizer_.encode(cleaned), self._targets(labels, "training labels"))
+        val_data = None
+        if validation is not None:
+            val_texts, val_labels = validation
+            val_data = Encoded(self.tokenizer_.encode(cleaner.many(val_texts)),
+                               self._targets([str(v) for v in val_labels], "validation labels"))
+        self.network_ = SentimentNet(self.model, self.tokenizer_.vocab_size, len(classes))
+        trainer = Trainer(cfg, callbacks, Path(checkpoint_dir) if checkpoint_dir else None, rank, world_size)
+        self.history_ = trainer.fit(self.network_, train_data, val_data, resume=resume)
+        self.network_.eval()
+        self.data_info_ = {"n_train": len(train_data.targets), "n_validation": len(val_data.targets) if val_data else 0,
+                           **(data_info or {})}
+        return self
+
+    def _targets(self, labels: Sequence[str], what: str) -> np.ndarray:
+        index = {c: i for i, c in enumerate(self.classes_)}
+        unknown = sorted(set(labels) - set(index))
+        if unknown:
+            raise DataError(f"{what} contain class(es) {unknown} that the model does not know; its classes are "
+                            f"{self.classes_}")
+        return np.fromiter((index[label] for label in labels), dtype=np.int64, count=len(labels))
+
+    # ---- prediction ----
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "network_"):
+            raise ModelError("this SentimentClassifier is not fitted yet: call fit() or SentimentClassifier.load()")
+
+    def encode(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Token ids exactly as the model sees them (same cleaning and tokenizer as training)."""
+        self._check_fitted()
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise DataError(f"text #{i} is {type(text).__name__}, not a string")
+        return self.tokenizer_.encode(self.cleaner.many(texts))
+
+    @torch.inference_mode()
+    def predict_proba(self, texts: Sequence[str], batch_size: int = PREDICT_BATCH) -> np.ndarray:
+        """(n, n_classes) probabilities, columns in `classes_` order."""
+        sequences = self.encode(texts)
+        out = np.zeros((len(sequences), len(self.classes_)), dtype=np.float32)
+        if not sequences:
+            return out
+        self.network_.eval()
+        lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
+        for index in sorted_batches(lengths, batch_size):
+            tokens, lens = collate(sequences, index)
+            out[index] = self.network_.probabilities(self.network_(tokens, lens)).numpy()
+        return out
+
+    def predict(self, texts: Sequence[str], batch_size: int = PREDICT_BATCH) -> np.ndarray:
+        proba = self.predict_proba(texts, batch_size)
+        return np.asarray(self.classes_, dtype=object)[proba.argmax(axis=1)]
+
+    def score(self, texts: Sequence[str], labels: Sequence[Any]) -> float:
+        """Accuracy."""
+        return float(np.mean(self.predict(texts) == np.asarray([str(v) for v in labels], dtype=object)))
+
+    # ---- persistence ----
+
+    def config_dict(self) -> dict[str, Any]:
+        import safetensors
+        import tokenizers
+
+        from . import __version__
+
+        return {
+            "format_version": FORMAT_VERSION,
+            "classes": self.classes_,
+            "vocab_size": self.tokenizer_.vocab_size,
+            "text": dataclasses.asdict(self.text),
+            "tokenizer": dataclasses.asdict(self.tokenizer),
+            "model": dataclasses.asdict(self.model),
+            "training": dataclasses.asdict(self.training),
+            "data": self.data_info_,
+            "versions": {"sentiment_rnn": __version__, "torch": torch.__version__, "tokenizers": tokenizers.__version__,
+                         "safetensors": safetensors.__version__, "numpy": np.__version__,
+                         "python": platform.python_version()},
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+
+    def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
+        """Write the model folder; files are written atomically, config.json last."""
+        from .training.checkpoint import save_weights
+
+        self._check_fitted()
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.tokenizer_.save(folder / "tokenizer.json")
+        save_weights(folder / "model.safetensors", self.network_.state_dict())
+        history = self.history_.to_dict() if self.history_ else {}
+        atomic_write_json(folder / "metrics.json", {"history": history, **(metrics or {})})
+        atomic_write_json(folder / "config.json", self.config_dict())
+        return folder
+
+    @classmethod
+    def load(cls, path: str | Path) -> SentimentClassifier:
+        from safetensors import SafetensorError
+
+        from .training.checkpoint import load_weights
+
+        folder = Path(path)
+        if not folder.is_dir():
+            raise ModelError(f"model folder {folder} does not exist")
+        missing = [n for n in ("config.json", "tokenizer.json", "model.safetensors") if not (folder / n).is_file()]
+        if missing:
+            raise ModelError(f"{folder} is not a complete model folder: missing {', '.join(missing)}")
+        try:
+            raw = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"{folder / 'config.json'}: invalid JSON ({exc})") from None
+        if raw.get("format_version") != FORMAT_VERSION:
+            raise ModelError(f"{folder}: model format {raw.get('format_version')!r} is not supported "
+                             f"(this version reads {FORMAT_VERSION})")
+        try:
+            clf = cls(text=raw["text"], tokenizer=raw["tokenizer"], model=raw["model"], training=raw["training"])
+        except (KeyError, ConfigError) as exc:
+            raise ModelError(f"{folder / 'config.json'}: {exc}") from None
+        clf.classes_ = list(raw["classes"])
+        clf.tokenizer_ = TextTokenizer.load(folder / "tokenizer.json", clf.tokenizer)
+        clf.network_ = SentimentNet(clf.model, raw["vocab_size"], len(clf.classes_))
+        try:
+            clf.network_.load_state_dict(load_weights(folder / "model.safetensors"))
+        except (RuntimeError, SafetensorError) as exc:
+            raise ModelError(f"{folder / 'model.safetensors'} does not match config.json: {str(exc).splitlines()[0]}") from None
+        clf.network_.eval()
+        clf.history_ = None
+        clf.data_info_ = raw.get("data", {})
+        clf.config_ = raw
+        return clf

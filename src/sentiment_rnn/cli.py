@@ -1,0 +1,243 @@
+"""`sentiment-rnn`: thin over the library — parse, call, print.
+
+Exit codes: 0 success, 2 usage error, 1 failure (one-line message; `--debug` for the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+
+from .errors import SentimentRNNError
+
+EXAMPLES = {
+    "train": """examples:
+  sentiment-rnn train --archive ../shared/data/aclImdb_v1.tar.gz --out models/default
+  sentiment-rnn train --archive aclImdb_v1.tar.gz --out models/seed --config configs/seed.toml
+  sentiment-rnn train --archive aclImdb_v1.tar.gz --out models/quick --limit 2000 --epochs 2 \\
+      --set model.cell=lstm --set tokenizer.max_length=256
+  sentiment-rnn train --train-file "IMDB Dataset.csv" --out models/kaggle    # review,sentiment columns
+""",
+    "evaluate": """examples:
+  sentiment-rnn evaluate models/default --archive ../shared/data/aclImdb_v1.tar.gz --split test --json
+  sentiment-rnn evaluate models/default --file reviews.csv --text-column review --label-column sentiment
+""",
+    "predict": """examples:
+  sentiment-rnn predict models/default "A wonderful film." "Two hours I will never get back."
+  sentiment-rnn predict models/default --json "A wonderful film."
+  sentiment-rnn predict models/default --input reviews.csv --output scored.jsonl
+  cat reviews.txt | sentiment-rnn predict models/default --input - --output scored.csv
+""",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sentiment-rnn", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="Run `sentiment-rnn COMMAND --help` for each command's options and examples.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text, epilog=EXAMPLES.get(name),
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub.add_argument("--debug", action="store_true", help="show the full traceback on failure")
+        return sub
+
+    train = command("train", "Train a classifier and save it as a model folder.")
+    train.add_argument("--out", required=True, help="model folder to write (checkpoints go to OUT/checkpoints)")
+    train.add_argument("--config", help="TOML config file (see configs/); defaults apply to what it leaves out")
+    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                       help="override one setting, e.g. --set model.cell=lstm (repeatable)")
+    train.add_argument("--archive", help="IMDB archive (.tar.gz) or extracted folder (= data.archive)")
+    train.add_argument("--train-file", help="train on a CSV/JSONL/Parquet file instead of IMDB (= data.train_file)")
+    train.add_argument("--limit", type=int, help="use N training reviews, class-balanced and seeded (= data.limit)")
+    train.add_argument("--epochs", type=int, help="= training.epochs")
+    train.add_argument("--seed", type=int, help="= training.seed")
+    train.add_argument("--threads", type=int, help="= training.threads")
+    train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last if present")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    evaluate = command("evaluate", "Score a saved model on the IMDB test split or on a labelled file.")
+    evaluate.add_argument("model", help="model folder")
+    evaluate.add_argument("--archive", help="IMDB archive (.tar.gz) or extracted folder")
+    evaluate.add_argument("--split", default="test", choices=["test", "train"], help="IMDB split (default: test)")
+    evaluate.add_argument("--file", help="evaluate on a CSV/JSONL/Parquet file instead of IMDB")
+    evaluate.add_argument("--text-column", default="review")
+    evaluate.add_argument("--label-column", default="sentiment")
+    evaluate.add_argument("--limit", type=int, help="N reviews, class-balanced and seeded")
+    evaluate.add_argument("--seed", type=int, default=42, help="seed for --limit")
+    evaluate.add_argument("--batch-size", type=int, default=256)
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+
+    predict = command("predict", "Predict the sentiment of texts given inline, or of a file streamed in batches.")
+    predict.add_argument("model", help="model folder")
+    predict.add_argument("texts", nargs="*", help="texts to classify")
+    predict.add_argument("--input", help="CSV/JSONL/Parquet/plain-lines file, or - for stdin (plain lines)")
+    predict.add_argument("--output", help="write results here (.jsonl or .csv; default: stdout as JSON lines)")
+    predict.add_argument("--text-column", default="review", help="text column of a CSV/JSONL/Parquet input")
+    predict.add_argument("--batch-size", type=int, default=256)
+    predict.add_argument("--json", action="store_true", help="one JSON object per line")
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}[args.command]
+        return handler(args) or 0
+    except SentimentRNNError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an unexpected failure: still one line, unless --debug
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
+def _usage_error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+# ---- train ------------------------------------------------------------------------------------
+
+def cmd_train(args) -> int:
+    from .config import ExperimentConfig
+    from .pipeline import train
+
+    overrides = list(args.overrides)
+    for flag, setting in (("archive", "data.archive"), ("train_file", "data.train_file"), ("limit", "data.limit"),
+                          ("epochs", "training.epochs"), ("seed", "training.seed"), ("threads", "training.threads")):
+        value = getattr(args, flag)
+        if value is not None:
+            overrides.append(f"{setting}={json.dumps(value)}")
+    config = ExperimentConfig.load(args.config, overrides)
+    progress = None if args.quiet else TrainingProgress()
+    download = None if args.quiet else DownloadProgress()
+    clf, summary = train(config, args.out, callbacks=[progress] if progress else [], resume=args.resume,
+                         progress=download)
+    print(f"saved model to {args.out}: best epoch {summary.get('best_epoch', 0) + 1}, "
+          f"val accuracy {summary.get('val_accuracy') or float('nan'):.4f}, {summary['train_seconds']:.0f} s")
+    return 0
+
+
+class TrainingProgress:
+    """tqdm bar over all steps, with loss and reviews/s; one summary line per epoch."""
+
+    def __init__(self):
+        self.bar = None
+
+    def on_train_start(self, total_steps, steps_per_epoch, start_epoch):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch, unit="step", dynamic_ncols=True,
+                        file=sys.stderr)
+        self.reviews = 0
+
+    def on_step(self, record):
+        self.bar.update(1)
+        self.reviews += record.reviews
+        if record.step % 10 == 0:
+            rate = self.reviews / max(self.bar.format_dict["elapsed"], 1e-9)
+            self.bar.set_postfix(epoch=record.epoch + 1, loss=f"{record.loss:.3f}", reviews_s=f"{rate:.0f}")
+
+    def on_epoch_end(self, r):
+        val = f"val loss {r.val_loss:.4f}  val acc {r.val_accuracy:.4f}" if r.val_loss is not None else "no validation"
+        self.bar.write(f"epoch {r.epoch + 1}: train loss {r.train_loss:.4f}  train acc {r.train_accuracy:.4f}  "
+                       f"{val}  {r.seconds:.0f} s  {r.reviews_per_s:.0f} reviews/s{'  *best' if r.improved else ''}")
+
+    def on_train_end(self, history):
+        self.bar.close()
+
+
+class DownloadProgress:
+    def __init__(self):
+        self.bar = None
+
+    def __call__(self, done, total):
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="B", unit_scale=True, desc="download", file=sys.stderr)
+        self.bar.n = done
+        self.bar.refresh()
+
+
+# ---- evaluate ---------------------------------------------------------------------------------
+
+def cmd_evaluate(args) -> int:
+    from .classifier import SentimentClassifier
+    from .config import DataConfig
+    from .pipeline import evaluate, load_reviews
+
+    clf = SentimentClassifier.load(args.model)
+    data = DataConfig(archive=args.archive, text_column=args.text_column, label_column=args.label_column)
+    reviews = load_reviews(data, args.split, args.file, args.limit, args.seed)
+    report = evaluate(clf, reviews, args.batch_size)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"{report['source']}: {report['n']} reviews")
+    print(f"accuracy {report['accuracy']:.4f}   macro F1 {report['macro_f1']:.4f}   "
+          f"ROC-AUC {report['roc_auc'] if report['roc_auc'] is None else round(report['roc_auc'], 4)}")
+    for name, m in report["per_class"].items():
+        print(f"  {name:>12}  precision {m['precision']:.4f}  recall {m['recall']:.4f}  f1 {m['f1']:.4f}  "
+              f"support {m['support']}")
+    labels = report["confusion_matrix"]["labels"]
+    print("confusion matrix (rows: true, columns: predicted) " + " ".join(labels))
+    for name, row in zip(labels, report["confusion_matrix"]["matrix"]):
+        print(f"  {name:>12}  " + " ".join(f"{v:>8}" for v in row))
+    return 0
+
+
+# ---- predict ----------------------------------------------------------------------------------
+
+def cmd_predict(args) -> int:
+    from .classifier import SentimentClassifier
+
+    if bool(args.texts) == bool(args.input):
+        return _usage_error("give either texts to classify or --input FILE, not both and not neither")
+    if args.output and not args.input:
+        return _usage_error("--output needs --input")
+    clf = SentimentClassifier.load(args.model)
+    if args.texts:
+        proba = clf.predict_proba(args.texts, args.batch_size)
+        for text, row in zip(args.texts, proba):
+            result = _result(clf, text, row)
+            if args.json:
+                print(json.dumps(result, ensure_ascii=False))
+            else:
+                print(f"{result['label']}\t{result['score']:.4f}\t{text}")
+        return 0
+    from .predict_file import predict_file
+
+    count = predict_file(clf, args.input, args.output, args.text_column, args.batch_size)
+    if args.output:
+        print(f"wrote {count} predictions to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _result(clf, text: str, row) -> dict:
+    best = int(row.argmax())
+    return {"text": text, "label": clf.classes_[best], "score": float(row[best]),
+            "probabilities": {c: float(p) for c, p in zip(clf.classes_, row)}}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

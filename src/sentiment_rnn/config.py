@@ -1,0 +1,273 @@
+"""One dataclass per component, composed into one experiment config.
+
+The field names are the setting names everywhere: `model.hidden_size` in a TOML file
+(`[model] hidden_size = 128`), on the command line (`--set model.hidden_size=128`) and in Python
+(`ModelConfig(hidden_size=128)`). Each dataclass validates itself, so a bad value fails with a
+message naming the setting before any data is read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import ConfigError
+
+DEFAULT_PIPELINE = (
+    "strip_html",
+    "unescape_html",
+    "normalize_unicode",
+    "lowercase",
+    "separate_punctuation",
+)
+
+
+def _check_choice(section: str, name: str, value: Any, choices: tuple) -> None:
+    if value not in choices:
+        raise ConfigError(f"{section}.{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+
+
+def _check_range(section: str, name: str, value: float, lo: float, hi: float | None = None) -> None:
+    if value < lo or (hi is not None and value > hi):
+        bound = f"between {lo} and {hi}" if hi is not None else f">= {lo}"
+        raise ConfigError(f"{section}.{name} must be {bound}, got {value!r}")
+
+
+@dataclass
+class DataConfig:
+    """Where the labelled reviews come from (not saved with the model)."""
+
+    archive: str | None = None  # IMDB archive (.tar.gz) or extracted folder; None: env var or download
+    train_file: str | None = None  # a user's CSV/JSONL/Parquet instead of IMDB
+    text_column: str = "review"
+    label_column: str = "sentiment"
+    skip_empty: bool = False  # drop (and count) rows whose text is empty instead of failing
+    limit: int | None = None  # use N reviews of the split, class-balanced and seeded
+
+    def __post_init__(self) -> None:
+        if self.limit is not None:
+            _check_range("data", "limit", self.limit, 2)
+
+
+@dataclass
+class TextConfig:
+    """Cleaning: an ordered list of named rules (see sentiment_rnn.text.cleaning.RULES)."""
+
+    pipeline: list[str] = field(default_factory=lambda: list(DEFAULT_PIPELINE))
+    stopwords: Literal["default", "nltk", "none"] = "default"  # list used by the remove_stopwords rule
+
+    def __post_init__(self) -> None:
+        from .text.cleaning import RULES
+
+        unknown = [name for name in self.pipeline if name not in RULES]
+        if unknown:
+            raise ConfigError(f"text.pipeline has unknown rule(s) {unknown}; known rules: {sorted(RULES)}")
+        _check_choice("text", "stopwords", self.stopwords, ("default", "nltk", "none"))
+
+
+@dataclass
+class TokenizerConfig:
+    """Vocabulary training, truncation and padding."""
+
+    kind: Literal["word", "bpe"] = "word"
+    vocab_size: int = 30000  # 0: keep every word seen in training
+    min_frequency: int = 2
+    max_length: int = 400
+    truncation: Literal["head", "tail", "head_tail"] = "head_tail"
+    head_fraction: float = 0.25  # share of max_length kept from the start with head_tail
+    padding: Literal["longest", "max_length"] = "longest"
+
+    def __post_init__(self) -> None:
+        _check_choice("tokenizer", "kind", self.kind, ("word", "bpe"))
+        _check_choice("tokenizer", "truncation", self.truncation, ("head", "tail", "head_tail"))
+        _check_choice("tokenizer", "padding", self.padding, ("longest", "max_length"))
+        _check_range("tokenizer", "vocab_size", self.vocab_size, 0)
+        _check_range("tokenizer", "min_frequency", self.min_frequency, 1)
+        _check_range("tokenizer", "max_length", self.max_length, 1)
+        _check_range("tokenizer", "head_fraction", self.head_fraction, 0.0, 1.0)
+        if self.kind == "bpe" and self.vocab_size == 0:
+            raise ConfigError("tokenizer.vocab_size must be > 0 with tokenizer.kind = 'bpe'")
+
+
+@dataclass
+class ModelConfig:
+    """Embedding → recurrent encoder → pooling → classification head."""
+
+    embedding_dim: int = 128
+    cell: Literal["rnn", "lstm", "gru"] = "gru"
+    hidden_size: int = 64
+    num_layers: int = 1
+    bidirectional: bool = True
+    merge_mode: Literal["concat", "sum", "mean", "mul"] = "concat"
+    dropout: float = 0.0  # between recurrent layers
+    embedding_dropout: float = 0.25
+    pooling: Literal["last", "mean", "max", "attention", "concat"] = "max"
+    head_hidden: int = 0  # 0: linear head; else one hidden layer of this width
+    head_activation: Literal["relu", "tanh", "gelu"] = "relu"
+    head_dropout: float = 0.25
+
+    def __post_init__(self) -> None:
+        _check_choice("model", "cell", self.cell, ("rnn", "lstm", "gru"))
+        _check_choice("model", "merge_mode", self.merge_mode, ("concat", "sum", "mean", "mul"))
+        _check_choice("model", "pooling", self.pooling, ("last", "mean", "max", "attention", "concat"))
+        _check_choice("model", "head_activation", self.head_activation, ("relu", "tanh", "gelu"))
+        for name in ("embedding_dim", "hidden_size", "num_layers"):
+            _check_range("model", name, getattr(self, name), 1)
+        _check_range("model", "head_hidden", self.head_hidden, 0)
+        for name in ("dropout", "embedding_dropout", "head_dropout"):
+            _check_range("model", name, getattr(self, name), 0.0, 0.95)
+
+
+@dataclass
+class TrainingConfig:
+    """Optimisation, batching, early stopping and checkpoints."""
+
+    epochs: int = 4
+    batch_size: int = 64
+    optimizer: Literal["adamw", "adam"] = "adamw"
+    learning_rate: float = 3e-3
+    weight_decay: float = 0.01
+    schedule: Literal["constant", "linear", "cosine"] = "linear"
+    warmup_fraction: float = 0.05
+    clip_norm: float = 1.0  # 0 disables clipping; the pre-clip norm is recorded either way
+    val_fraction: float = 0.1  # validation carved from the training data, stratified, seeded
+    early_stopping_patience: int = 2  # epochs without val improvement; 0 disables
+    monitor: Literal["val_loss", "val_accuracy"] = "val_accuracy"
+    bucket_batches: int = 50  # length bucketing: sort within windows of this many batches
+    seed: int = 42
+    threads: int = 0  # 0: torch's default (all cores)
+    log_every_steps: int = 20
+
+    def __post_init__(self) -> None:
+        _check_choice("training", "optimizer", self.optimizer, ("adamw", "adam"))
+        _check_choice("training", "schedule", self.schedule, ("constant", "linear", "cosine"))
+        _check_choice("training", "monitor", self.monitor, ("val_loss", "val_accuracy"))
+        for name in ("epochs", "batch_size", "bucket_batches", "log_every_steps"):
+            _check_range("training", name, getattr(self, name), 1)
+        for name in ("early_stopping_patience", "threads", "clip_norm", "weight_decay"):
+            _check_range("training", name, getattr(self, name), 0)
+        _check_range("training", "learning_rate", self.learning_rate, 1e-12)
+        _check_range("training", "warmup_fraction", self.warmup_fraction, 0.0, 0.5)
+        _check_range("training", "val_fraction", self.val_fraction, 0.0, 0.5)
+
+
+@dataclass
+class ExperimentConfig:
+    """Everything `sentiment-rnn train` needs; the four model sections are saved with the model."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    text: TextConfig = field(default_factory=TextConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return dataclasses.asdict(self)
+
+    def flat(self) -> dict[str, Any]:
+        """`{"model.hidden_size": 64, ...}`: the names `--set` and tracking use."""
+        return {f"{s}.{k}": v for s, section in self.to_dict().items() for k, v in section.items()}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], *, origin: str = "config") -> ExperimentConfig:
+        sections = {}
+        for section_field in dataclasses.fields(cls):
+            values = raw.get(section_field.name, {})
+            if not isinstance(values, dict):
+                raise ConfigError(f"{origin}: [{section_field.name}] must be a table of settings")
+            sections[section_field.name] = build_section(section_field.name, values, origin=origin)
+        unknown = set(raw) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ConfigError(f"{origin}: unknown section(s) {sorted(unknown)}; known: data, text, tokenizer, model, training")
+        return cls(**sections)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, overrides: list[str] | None = None) -> ExperimentConfig:
+        """Read a TOML file (or start from defaults), then apply `section.key=value` overrides."""
+        raw: dict[str, Any] = {}
+        origin = "defaults"
+        if path is not None:
+            origin = str(path)
+            try:
+                raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                raise ConfigError(f"config file {path} does not exist") from None
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        for item in overrides or []:
+            section, key, value = parse_override(item)
+            raw.setdefault(section, {})[key] = value
+        return cls.from_dict(raw, origin=origin)
+
+
+SECTIONS: dict[str, type] = {
+    "data": DataConfig,
+    "text": TextConfig,
+    "tokenizer": TokenizerConfig,
+    "model": ModelConfig,
+    "training": TrainingConfig,
+}
+
+
+def build_section(name: str, values: dict[str, Any], *, origin: str = "config") -> Any:
+    """Build one section's dataclass from plain values, with a clear error for unknown keys and types."""
+    cls = SECTIONS[name]
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - known
+    if unknown:
+        raise ConfigError(f"{origin}: unknown setting(s) {sorted(f'{name}.{k}' for k in unknown)}; "
+                          f"known in [{name}]: {sorted(known)}")
+    coerced = {key: _coerce(f"{name}.{key}", value, hints[key]) for key, value in values.items()}
+    return cls(**coerced)
+
+
+def _coerce(setting: str, value: Any, hint: Any) -> Any:
+    """Check a value against its field's annotation; accept ints for floats and lists for tuples."""
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, type(int | None)) else (hint,)
+    for option in options:
+        if option is type(None) and value is None:
+            return None
+        origin = typing.get_origin(option)
+        if origin is Literal:
+            if value in typing.get_args(option):
+                return value
+            continue
+        if origin is list and isinstance(value, (list, tuple)):
+            return list(value)
+        if option is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if option is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if option in (str, bool) and isinstance(value, option):
+            return value
+    if any(typing.get_origin(o) is Literal for o in options):
+        choices = [c for o in options if typing.get_origin(o) is Literal for c in typing.get_args(o)]
+        raise ConfigError(f"{setting} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    expected = " or ".join(getattr(o, "__name__", str(o)) for o in options)
+    raise ConfigError(f"{setting} must be {expected}, got {value!r} ({type(value).__name__})")
+
+
+def parse_override(item: str) -> tuple[str, str, Any]:
+    """`"model.hidden_size=128"` → `("model", "hidden_size", 128)`; values are read as TOML when they parse."""
+    key, sep, text = item.partition("=")
+    section, dot, name = key.strip().partition(".")
+    if not sep or not dot or not name:
+        raise ConfigError(f"--set expects SECTION.KEY=VALUE (e.g. model.cell=gru), got {item!r}")
+    if section not in SECTIONS:
+        raise ConfigError(f"--set {item!r}: unknown section {section!r}; known: {', '.join(SECTIONS)}")
+    text = text.strip()
+    if text.lower() in ("none", "null"):
+        return section, name, None
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text  # a bare word such as gru
+    return section, name, value
+
+
+MODEL_SECTIONS = ("text", "tokenizer", "model", "training")

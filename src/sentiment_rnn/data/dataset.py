@@ -1,0 +1,170 @@
+"""`Reviews`: texts with labels and provenance, the parsed-dataset cache, and seeded splits.
+
+A parsed source is cached as Parquet under a key made of the source's content digest and the
+parsing options, so a second run skips re-reading the archive. Each `Reviews` has a `digest` of
+its own content (texts and labels), which a model records as the data it was trained on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from ..io import atomic_write
+from . import files, imdb
+from .cache import cache_dir, file_sha256, folder_fingerprint
+
+CACHE_FORMAT = 1  # bump when parsing changes, so old cache entries are not reused
+
+
+@dataclass
+class Reviews:
+    texts: list[str]
+    labels: list[str] | None
+    source: str
+    ids: list[int] | None = None
+    ratings: list[int] | None = None
+    dropped: dict[str, int] = field(default_factory=dict)  # reason → rows dropped on purpose
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        for i, text in enumerate(self.texts):
+            h.update(text.encode("utf-8"))
+            h.update(b"\0" + (self.labels[i].encode() if self.labels else b"") + b"\n")
+        return h.hexdigest()
+
+    def class_counts(self) -> dict[str, int]:
+        return dict(sorted(Counter(self.labels or []).items()))
+
+    def subset(self, index: np.ndarray | list[int], source: str | None = None) -> Reviews:
+        pick = lambda values: [values[i] for i in index] if values is not None else None  # noqa: E731
+        return Reviews(pick(self.texts), pick(self.labels), source or self.source, pick(self.ids),
+                       pick(self.ratings), dict(self.dropped))
+
+    def limit_balanced(self, n: int | None, seed: int) -> Reviews:
+        """`n` reviews, as equal a share per class as the data allows, chosen with `seed`."""
+        if n is None or n >= len(self):
+            return self
+        rng = np.random.default_rng(seed)
+        by_class = _indices_by_class(self.labels)
+        share, extra = divmod(n, len(by_class))
+        chosen = []
+        for k, (_, index) in enumerate(sorted(by_class.items())):
+            take = min(len(index), share + (1 if k < extra else 0))
+            chosen.extend(rng.choice(index, size=take, replace=False).tolist())
+        chosen = rng.permutation(np.asarray(chosen)).tolist()
+        return self.subset(chosen, f"{self.source} (limit {n}, seed {seed})")
+
+    def split_stratified(self, fraction: float, seed: int) -> tuple[Reviews, Reviews]:
+        """(train, validation): each class split by the same fraction, seeded."""
+        rng = np.random.default_rng(seed)
+        val: list[int] = []
+        for _, index in sorted(_indices_by_class(self.labels).items()):
+            index = rng.permutation(index)
+            val.extend(index[: int(round(len(index) * fraction))].tolist())
+        val_set = set(val)
+        train = [i for i in range(len(self)) if i not in val_set]
+        return (self.subset(rng.permutation(train).tolist(), f"{self.source} (train part)"),
+                self.subset(sorted(val), f"{self.source} (validation part)"))
+
+
+def _indices_by_class(labels: list[str] | None) -> dict[str, np.ndarray]:
+    if labels is None:
+        raise DataError("these reviews have no labels")
+    groups: dict[str, list[int]] = {}
+    for i, label in enumerate(labels):
+        groups.setdefault(label, []).append(i)
+    return {label: np.asarray(index) for label, index in groups.items()}
+
+
+# ---- the Parquet cache --------------------------------------------------------------------------
+
+def _cache_path(kind: str, source_digest: str, options: dict) -> Path:
+    key = hashlib.sha256(json.dumps([CACHE_FORMAT, source_digest, options], sort_keys=True).encode()).hexdigest()
+    return cache_dir() / "datasets" / f"{kind}-{key[:20]}"
+
+
+def _write_parquet(path: Path, reviews: Reviews) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = {"text": reviews.texts}
+    for name in ("labels", "ids", "ratings"):
+        if getattr(reviews, name) is not None:
+            columns[name] = getattr(reviews, name)
+    table = pa.table(columns).replace_schema_metadata(
+        {"source": reviews.source, "dropped": json.dumps(reviews.dropped)})
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+
+
+def _read_parquet(path: Path) -> Reviews:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    get = lambda name: table.column(name).to_pylist() if name in table.column_names else None  # noqa: E731
+    return Reviews(get("text"), get("labels"), meta.get("source", str(path)), get("ids"), get("ratings"),
+                   json.loads(meta.get("dropped", "{}")))
+
+
+def load_imdb_split(archive: str | Path | None, split: str, progress: imdb.Progress | None = None) -> Reviews:
+    """One IMDB split (`train`, `test` or `unsup`), parsed once per archive and then read from cache."""
+    if split not in imdb.SPLITS:
+        raise DataError(f"unknown IMDB split {split!r}; use one of {', '.join(imdb.SPLITS)}")
+    path = imdb.resolve_archive(archive, progress=progress)
+    source_digest = folder_fingerprint(path) if path.is_dir() else file_sha256(path)
+    folder = _cache_path("imdb", source_digest, {})
+    if not (folder / f"{split}.parquet").exists():
+        parsed: dict[str, Reviews] = {s: Reviews([], [] if s != "unsup" else None, f"imdb:{s}", [], [])
+                                      for s in imdb.SPLITS}
+        for review in imdb.iter_reviews(path):
+            part = parsed[review.split]
+            part.texts.append(review.text)
+            part.ids.append(review.id)
+            part.ratings.append(review.rating)
+            if part.labels is not None:
+                part.labels.append(review.label)
+        for name, part in parsed.items():
+            _write_parquet(folder / f"{name}.parquet", part)
+    return _read_parquet(folder / f"{split}.parquet")
+
+
+def load_labeled_file(path: str | Path, text_column: str = "review", label_column: str = "sentiment",
+                      skip_empty: bool = False) -> Reviews:
+    """A user's CSV/JSONL/Parquet file of labelled texts, validated row by row, then cached."""
+    source = str(path)
+    fmt = files.file_format(path)
+    if not Path(path).is_file():
+        raise DataError("file does not exist", source=source)
+    options = {"format": fmt, "text": text_column, "label": label_column, "skip_empty": skip_empty}
+    cached = _cache_path("file", file_sha256(path), options) / "data.parquet"
+    if cached.exists():
+        reviews = _read_parquet(cached)
+        reviews.source = source
+        return reviews
+    texts, labels, empty = [], [], 0
+    for row in files.iter_rows(path, text_column, label_column, fmt):
+        text = files.check_text(row, source)
+        if not text.strip():
+            if skip_empty:
+                empty += 1
+                continue
+            raise DataError("text is empty (set data.skip_empty = true to drop such rows and count them)",
+                            source=source, location=row.location)
+        texts.append(text)
+        labels.append(files.label_name(row.label, source, row.location))
+    if not texts:
+        raise DataError("no usable rows", source=source)
+    reviews = Reviews(texts, labels, source, dropped={"empty_text": empty} if empty else {})
+    _write_parquet(cached, reviews)
+    return reviews

@@ -1,0 +1,163 @@
+"""Users' own files: CSV, JSONL and Parquet with a text column and (for training) a label column.
+
+Errors name the file and the line (CSV, JSONL) or row (Parquet). The Kaggle "IMDB Dataset.csv"
+layout (`review,sentiment`) works with the default column names.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import DataError
+
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet",
+           ".pq": "parquet", ".txt": "lines"}
+
+csv.field_size_limit(sys.maxsize)  # a long review is not an error
+
+
+@dataclass
+class Row:
+    location: str  # "line 12" or "row 12"
+    text: object
+    label: object = None
+
+
+def file_format(path: str | Path) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise DataError(f"unknown file type {suffix or '(none)'!r}; use one of {', '.join(sorted(FORMATS))}",
+                        source=str(path))
+    return FORMATS[suffix]
+
+
+def _decoded_lines(handle, source: str) -> Iterator[tuple[int, str]]:
+    """Lines of a binary stream, decoded strictly, each with its 1-based line number."""
+    for number, raw in enumerate(handle, start=1):
+        try:
+            yield number, raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"invalid UTF-8 at byte {exc.start} of the line", source=source,
+                            location=f"line {number}") from None
+
+
+def iter_rows(path: str | Path, text_column: str, label_column: str | None, fmt: str | None = None,
+              stream=None) -> Iterator[Row]:
+    """Rows of a file (or of `stream`, a binary file object such as stdin), streamed."""
+    source = str(path)
+    fmt = fmt or file_format(path)
+    if fmt == "parquet":
+        yield from _iter_parquet(Path(path), text_column, label_column)
+        return
+    try:
+        handle = stream if stream is not None else open(path, "rb")
+    except FileNotFoundError:
+        raise DataError("file does not exist", source=source) from None
+    except OSError as exc:
+        raise DataError(f"cannot be read ({exc.strerror})", source=source) from None
+    with handle:
+        lines = _decoded_lines(handle, source)
+        if fmt == "csv":
+            yield from _iter_csv(lines, source, text_column, label_column)
+        elif fmt == "jsonl":
+            yield from _iter_jsonl(lines, source, text_column, label_column)
+        else:
+            for number, line in lines:
+                yield Row(f"line {number}", line.rstrip("\r\n"))
+
+
+def _iter_csv(lines, source, text_column, label_column) -> Iterator[Row]:
+    current = [0]
+
+    def texts():
+        for number, line in lines:
+            current[0] = number
+            yield line
+
+    reader = csv.reader(texts())
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise DataError("file is empty (no header row)", source=source) from None
+    wanted = [text_column] + ([label_column] if label_column else [])
+    missing = [c for c in wanted if c not in header]
+    if missing:
+        raise DataError(f"missing column(s) {missing}; the header has {header}", source=source, location="line 1")
+    text_at = header.index(text_column)
+    label_at = header.index(label_column) if label_column else None
+    try:
+        for record in reader:
+            location = f"line {current[0]}"
+            if not record:
+                continue
+            if len(record) != len(header):
+                raise DataError(f"expected {len(header)} fields, found {len(record)}", source=source, location=location)
+            yield Row(location, record[text_at], record[label_at] if label_at is not None else None)
+    except csv.Error as exc:
+        raise DataError(f"malformed CSV ({exc})", source=source, location=f"line {current[0]}") from None
+
+
+def _iter_jsonl(lines, source, text_column, label_column) -> Iterator[Row]:
+    for number, line in lines:
+        if not line.strip():
+            continue
+        location = f"line {number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"invalid JSON ({exc.msg} at column {exc.colno})", source=source, location=location) from None
+        if not isinstance(record, dict):
+            raise DataError(f"expected a JSON object, got {type(record).__name__}", source=source, location=location)
+        for column in [text_column] + ([label_column] if label_column else []):
+            if column not in record:
+                raise DataError(f"missing field {column!r}; fields present: {sorted(record)}", source=source,
+                                location=location)
+        yield Row(location, record[text_column], record[label_column] if label_column else None)
+
+
+def _iter_parquet(path: Path, text_column, label_column) -> Iterator[Row]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except FileNotFoundError:
+        raise DataError("file does not exist", source=str(path)) from None
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"not a readable Parquet file ({exc})", source=str(path)) from None
+    names = parquet.schema_arrow.names
+    wanted = [text_column] + ([label_column] if label_column else [])
+    missing = [c for c in wanted if c not in names]
+    if missing:
+        raise DataError(f"missing column(s) {missing}; the file has {names}", source=str(path))
+    row = 0
+    for batch in parquet.iter_batches(columns=wanted, batch_size=4096):
+        columns = [batch.column(i).to_pylist() for i in range(len(wanted))]
+        for i, text in enumerate(columns[0]):
+            row += 1
+            yield Row(f"row {row}", text, columns[1][i] if label_column else None)
+
+
+def check_text(row: Row, source: str) -> str:
+    """The row's text, or a DataError naming where it is if it is not a usable string."""
+    if not isinstance(row.text, str):
+        what = "missing (null)" if row.text is None else f"not a string ({type(row.text).__name__})"
+        raise DataError(f"text is {what}", source=source, location=row.location)
+    return row.text
+
+
+def label_name(value: object, source: str, location: str) -> str:
+    """Labels are compared as strings: 1, "1" and 1.0 from different formats are the same class."""
+    if isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
+        raise DataError(f"label {value!r} is not a class name or number", source=source, location=location)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    name = str(value).strip()
+    if not name:
+        raise DataError("label is empty", source=source, location=location)
+    return name

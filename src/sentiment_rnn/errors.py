@@ -1,0 +1,39 @@
+"""Every error sentiment-rnn raises on purpose derives from one base class.
+
+    SentimentRNNError
+    ├── ConfigError        an unknown setting, a bad value, a bad combination
+    ├── DataError          a file, row, column, label or archive member that cannot be used
+    │   └── DownloadError  a download that failed or did not match its checksum
+    └── ModelError         a model folder that is missing, incomplete or incompatible
+
+`DataError` carries where the problem is (`source`, and `line`/`row`/`member` when known) so that
+the CLI can print one line a user can act on.
+"""
+
+from __future__ import annotations
+
+
+class SentimentRNNError(Exception):
+    """Base class of all errors raised by sentiment-rnn on purpose."""
+
+
+class ConfigError(SentimentRNNError, ValueError):
+    """A setting that does not exist, has a bad value, or conflicts with another."""
+
+
+class DataError(SentimentRNNError, ValueError):
+    """Input data that cannot be used; the message names the file and the line, row or member."""
+
+    def __init__(self, message: str, *, source: str | None = None, location: str | None = None):
+        self.source = source
+        self.location = location
+        where = ", ".join(part for part in (source, location) if part)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class DownloadError(DataError):
+    """A download that failed, or whose content does not match the expected checksum."""
+
+
+class ModelError(SentimentRNNError):
+    """A saved model that cannot be loaded: missing files, a bad config, mismatched weights."""

@@ -1,0 +1,53 @@
+"""The classifier network: Embedding → RecurrentEncoder → Pooling → head.
+
+Two classes get one logit (sigmoid, as in the tutorial); more classes get one logit each (softmax).
+`forward` returns logits; `probabilities` returns (B, C) class probabilities in both cases.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..config import ModelConfig
+from .encoder import RecurrentEncoder
+from .pooling import Pooling
+
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
+
+
+class SentimentNet(nn.Module):
+    def __init__(self, config: ModelConfig, vocab_size: int, num_classes: int, padding_idx: int = 0):
+        super().__init__()
+        self.num_classes = num_classes
+        self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=padding_idx)
+        self.embedding_dropout = nn.Dropout(config.embedding_dropout)
+        self.encoder = RecurrentEncoder(config.embedding_dim, config.cell, config.hidden_size, config.num_layers,
+                                        config.bidirectional, config.merge_mode, config.dropout)
+        self.pooling = Pooling(config.pooling, self.encoder.output_size)
+        outputs = 1 if num_classes == 2 else num_classes
+        layers: list[nn.Module] = [nn.Dropout(config.head_dropout)]
+        width = self.pooling.output_size
+        if config.head_hidden:
+            layers += [nn.Linear(width, config.head_hidden), ACTIVATIONS[config.head_activation]()]
+            width = config.head_hidden
+        layers.append(nn.Linear(width, outputs))
+        self.head = nn.Sequential(*layers)
+
+    def forward(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """token_ids (B, T) right-padded, lengths (B,) → logits (B, 1) or (B, C)."""
+        mask = torch.arange(token_ids.size(1), device=token_ids.device).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
+        x = self.embedding_dropout(self.embedding(token_ids))  # (B, T, E)
+        outputs, final = self.encoder(x, lengths)  # (B, T, D), (B, D)
+        return self.head(self.pooling(outputs, final, mask))
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        if self.num_classes == 2:
+            positive = torch.sigmoid(logits.squeeze(-1))
+            return torch.stack([1 - positive, positive], dim=-1)
+        return torch.softmax(logits, dim=-1)
+
+    def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if self.num_classes == 2:
+            return nn.functional.binary_cross_entropy_with_logits(logits.squeeze(-1), targets.float())
+        return nn.functional.cross_entropy(logits, targets)

@@ -1,0 +1,1 @@
+"""Text: cleaning rules, stopword lists, and the trained tokenizer."""

@@ -1,0 +1,92 @@
+"""The vocabulary: trained once on the cleaned training texts with HuggingFace `tokenizers`,
+saved as `tokenizer.json` in the model folder, and never re-fitted at prediction time.
+
+Truncation is ours (the library truncates only at one end): `head`, `tail`, or `head_tail`, which
+keeps the opening and the ending of a long review, where the verdict usually is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..config import TokenizerConfig
+from ..errors import ModelError
+
+PAD_TOKEN = "<pad>"
+OOV_TOKEN = "<oov>"
+PAD_ID = 0
+OOV_ID = 1
+FULL_VOCABULARY = 10_000_000  # what vocab_size = 0 asks the trainer for
+
+
+class TextTokenizer:
+    """Cleaned text → token ids, with the configured truncation."""
+
+    def __init__(self, backend, config: TokenizerConfig):
+        self.backend = backend
+        self.config = config
+
+    @classmethod
+    def train(cls, texts: Iterable[str], config: TokenizerConfig) -> TextTokenizer:
+        from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+        size = config.vocab_size or FULL_VOCABULARY
+        special = [PAD_TOKEN, OOV_TOKEN]
+        if config.kind == "word":
+            backend = Tokenizer(models.WordLevel(unk_token=OOV_TOKEN))
+            trainer = trainers.WordLevelTrainer(vocab_size=size, min_frequency=config.min_frequency,
+                                                special_tokens=special, show_progress=False)
+        else:
+            backend = Tokenizer(models.BPE(unk_token=OOV_TOKEN))
+            trainer = trainers.BpeTrainer(vocab_size=size, min_frequency=config.min_frequency,
+                                          special_tokens=special, show_progress=False)
+        # Cleaning already separated punctuation; words are whitespace-delimited.
+        backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+        backend.train_from_iterator(texts, trainer=trainer)
+        assert backend.token_to_id(PAD_TOKEN) == PAD_ID and backend.token_to_id(OOV_TOKEN) == OOV_ID
+        return cls(backend, config)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.backend.get_vocab_size()
+
+    def encode(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Token ids per text, truncated; an empty text becomes the single OOV token."""
+        encodings = self.backend.encode_batch(list(texts), add_special_tokens=False)
+        return [self._truncate(np.asarray(e.ids, dtype=np.int64)) for e in encodings]
+
+    def tokens(self, text: str) -> list[str]:
+        """The tokens the model sees for one cleaned text (after truncation)."""
+        ids = self.encode([text])[0]
+        return [self.backend.id_to_token(int(i)) for i in ids]
+
+    def _truncate(self, ids: np.ndarray) -> np.ndarray:
+        limit = self.config.max_length
+        if len(ids) == 0:
+            return np.array([OOV_ID], dtype=np.int64)
+        if len(ids) <= limit:
+            return ids
+        if self.config.truncation == "head":
+            return ids[:limit]
+        if self.config.truncation == "tail":
+            return ids[-limit:]
+        head = int(round(limit * self.config.head_fraction))
+        return np.concatenate([ids[:head], ids[len(ids) - (limit - head):]])
+
+    def save(self, path: Path) -> None:
+        from ..io import atomic_write_text
+
+        atomic_write_text(path, self.backend.to_str(pretty=False))
+
+    @classmethod
+    def load(cls, path: Path, config: TokenizerConfig) -> TextTokenizer:
+        from tokenizers import Tokenizer
+
+        try:
+            backend = Tokenizer.from_file(str(path))
+        except Exception as exc:  # the Rust error names nothing useful to a user
+            raise ModelError(f"{path}: not a valid tokenizer file ({exc})") from None
+        return cls(backend, config)

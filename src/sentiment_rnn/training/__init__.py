@@ -1,0 +1,1 @@
+"""Training: length-bucketed batches, the trainer loop, checkpoints and metrics."""

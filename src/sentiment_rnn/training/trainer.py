@@ -1,0 +1,252 @@
+"""The training loop: AdamW, warm-up + decay schedule, clipping by global norm (the pre-clip norm
+is recorded every step), early stopping on validation, best and last checkpoints, exact resume.
+
+Nothing here prints: progress goes to `Callback`s (the CLI renders a bar; tracking logs metrics).
+Nothing here is about sentiment either: it trains any module with `forward(ids, lengths)`,
+`loss(logits, targets)` and `probabilities(logits)`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..config import TrainingConfig
+from . import checkpoint
+from .batching import bucketed_batches, collate, sorted_batches
+
+
+@dataclass
+class StepRecord:
+    step: int
+    epoch: int
+    loss: float
+    grad_norm: float  # global L2 norm before clipping
+    learning_rate: float
+    reviews: int
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
+    learning_rate: float
+    seconds: float
+    reviews_per_s: float
+    improved: bool
+
+
+@dataclass
+class History:
+    epochs: list[EpochRecord] = field(default_factory=list)
+    steps: list[StepRecord] = field(default_factory=list)
+    best_epoch: int | None = None
+    stopped_early: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"epochs": [asdict(e) for e in self.epochs], "best_epoch": self.best_epoch,
+                "stopped_early": self.stopped_early,
+                "steps": {name: [getattr(s, name) for s in self.steps]
+                          for name in ("step", "loss", "grad_norm", "learning_rate")}}
+
+
+class Callback:
+    """Override what you need. `total_steps` is for progress bars."""
+
+    def on_train_start(self, total_steps: int, steps_per_epoch: int, start_epoch: int) -> None: ...
+    def on_step(self, record: StepRecord) -> None: ...
+    def on_epoch_end(self, record: EpochRecord) -> None: ...
+    def on_train_end(self, history: History) -> None: ...
+
+
+@dataclass
+class Encoded:
+    """Token ids per review and integer targets."""
+
+    sequences: list[np.ndarray]
+    targets: np.ndarray
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.fromiter((len(s) for s in self.sequences), dtype=np.int64, count=len(self.sequences))
+
+
+def learning_rate_factor(step: int, total: int, config: TrainingConfig) -> float:
+    warmup = int(total * config.warmup_fraction)
+    if step < warmup:
+        return (step + 1) / warmup
+    if config.schedule == "constant":
+        return 1.0
+    progress = (step - warmup) / max(1, total - warmup)
+    if config.schedule == "linear":
+        return max(0.0, 1.0 - progress)
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def make_optimizer(model: torch.nn.Module, config: TrainingConfig) -> torch.optim.Optimizer:
+    # No weight decay on biases and embeddings' padding-free vectors is the usual recipe; keep it
+    # simple: decay matrices only.
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
+    if config.optimizer == "adam":
+        groups = [{"params": decay + no_decay}]
+    return cls(groups, lr=config.learning_rate)
+
+
+class Trainer:
+    def __init__(self, config: TrainingConfig, callbacks: list[Callback] | None = None,
+                 checkpoint_dir: Path | None = None, rank: int = 0, world_size: int = 1):
+        self.config = config
+        self.callbacks = callbacks or []
+        self.checkpoint_dir = checkpoint_dir
+        self.rank, self.world_size = rank, world_size
+
+    def fit(self, model: torch.nn.Module, train: Encoded, val: Encoded | None, resume: bool = False) -> History:
+        cfg = self.config
+        train_lengths = train.lengths
+        steps_per_epoch = len(bucketed_batches(train_lengths, cfg.batch_size, cfg.bucket_batches, cfg.seed,
+                                               self.rank, self.world_size))
+        total_steps = steps_per_epoch * cfg.epochs
+        optimizer = make_optimizer(model, cfg)
+        history, start_epoch, best_score, best_state, stale = History(), 0, None, None, 0
+
+        last_dir = self.checkpoint_dir / "last" if self.checkpoint_dir else None
+        if resume and last_dir is not None:
+            saved = checkpoint.load_checkpoint(last_dir, model, optimizer)
+            if saved is not None:
+                start_epoch = saved["epoch"] + 1
+                history = _history_from_dict(saved["history"])
+                best_score, stale = saved["best_score"], saved["stale"]
+                best_path = self.checkpoint_dir / "best" / "model.safetensors"
+                best_state = checkpoint.load_weights(best_path) if best_path.exists() else None
+
+        for cb in self.callbacks:
+            cb.on_train_start(total_steps, steps_per_epoch, start_epoch)
+        for epoch in range(start_epoch, cfg.epochs):
+            if history.stopped_early:
+                break
+            record = self._run_epoch(model, optimizer, train, val, epoch, steps_per_epoch, total_steps, history)
+            score = _monitor_score(record, cfg.monitor)
+            improved = score is not None and (best_score is None or score > best_score)
+            record.improved = improved or val is None
+            if improved:
+                best_score, stale = score, 0
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                history.best_epoch = epoch
+                if self.checkpoint_dir and self.rank == 0:
+                    checkpoint.save_weights(self.checkpoint_dir / "best" / "model.safetensors", best_state)
+            else:
+                stale += 1
+            history.epochs.append(record)
+            if cfg.early_stopping_patience and val is not None and stale >= cfg.early_stopping_patience:
+                history.stopped_early = True
+            if last_dir is not None and self.rank == 0:
+                checkpoint.save_checkpoint(last_dir, model, optimizer, {
+                    "epoch": epoch, "history": history.to_dict() | {"step_records": [asdict(s) for s in history.steps]},
+                    "best_score": best_score, "stale": stale})
+            for cb in self.callbacks:
+                cb.on_epoch_end(record)
+        if best_state is not None:
+            model.load_state_dict(best_state)  # the model ends as its best validation epoch
+        for cb in self.callbacks:
+            cb.on_train_end(history)
+        return history
+
+    def _run_epoch(self, model, optimizer, train: Encoded, val: Encoded | None, epoch: int,
+                   steps_per_epoch: int, total_steps: int, history: History) -> EpochRecord:
+        cfg = self.config
+        model.train()
+        batches = bucketed_batches(train.lengths, cfg.batch_size, cfg.bucket_batches, cfg.seed + epoch,
+                                   self.rank, self.world_size)
+        targets_all = torch.from_numpy(train.targets)
+        started = time.perf_counter()
+        loss_sum, correct, seen = 0.0, 0, 0
+        params = [p for p in model.parameters() if p.requires_grad]
+        for i, index in enumerate(batches):
+            step = epoch * steps_per_epoch + i
+            lr = cfg.learning_rate * learning_rate_factor(step, total_steps, cfg)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            tokens, lengths = collate(train.sequences, index)
+            targets = targets_all[index]
+            logits = model(tokens, lengths)
+            loss = model.loss(logits, targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if self.world_size > 1:
+                _average_gradients(params, self.world_size)
+            max_norm = cfg.clip_norm if cfg.clip_norm > 0 else float("inf")
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_norm))
+            optimizer.step()
+            with torch.no_grad():
+                loss_value = float(loss)
+                predicted = model.probabilities(logits).argmax(dim=-1)
+                correct += int((predicted == targets).sum())
+            loss_sum += loss_value * len(index)
+            seen += len(index)
+            record = StepRecord(step, epoch, loss_value, grad_norm, lr, len(index))
+            history.steps.append(record)
+            for cb in self.callbacks:
+                cb.on_step(record)
+        seconds = time.perf_counter() - started
+        totals = _all_reduce_sum([loss_sum, correct, seen], self.world_size)
+        val_loss, val_accuracy = evaluate_loss(model, val, cfg.batch_size * 4) if val is not None else (None, None)
+        return EpochRecord(epoch, totals[0] / totals[2], totals[1] / totals[2], val_loss, val_accuracy, lr,
+                           round(seconds, 2), round(totals[2] / seconds, 1), False)
+
+
+@torch.inference_mode()
+def evaluate_loss(model: torch.nn.Module, data: Encoded, batch_size: int) -> tuple[float, float]:
+    model.eval()
+    loss_sum, correct = 0.0, 0
+    targets_all = torch.from_numpy(data.targets)
+    for index in sorted_batches(data.lengths, batch_size):
+        tokens, lengths = collate(data.sequences, index)
+        logits = model(tokens, lengths)
+        targets = targets_all[index]
+        loss_sum += float(model.loss(logits, targets)) * len(index)
+        correct += int((model.probabilities(logits).argmax(dim=-1) == targets).sum())
+    model.train()
+    return loss_sum / len(data.targets), correct / len(data.targets)
+
+
+def _monitor_score(record: EpochRecord, monitor: str) -> float | None:
+    if record.val_loss is None:
+        return None
+    return record.val_accuracy if monitor == "val_accuracy" else -record.val_loss
+
+
+def _average_gradients(params, world_size: int) -> None:
+    import torch.distributed as dist
+
+    for p in params:
+        if p.grad is not None:
+            dist.all_reduce(p.grad)
+            p.grad /= world_size
+
+
+def _all_reduce_sum(values: list[float], world_size: int) -> list[float]:
+    if world_size == 1:
+        return values
+    import torch.distributed as dist
+
+    tensor = torch.tensor(values, dtype=torch.float64)
+    dist.all_reduce(tensor)
+    return tensor.tolist()
+
+
+def _history_from_dict(raw: dict[str, Any]) -> History:
+    return History(epochs=[EpochRecord(**e) for e in raw["epochs"]],
+                   steps=[StepRecord(**s) for s in raw.get("step_records", [])],
+                   best_epoch=raw["best_epoch"], stopped_early=raw["stopped_early"])
