@@ -98,12 +98,12 @@ class SentimentClassifier:
         cleaned = cleaner.many(texts)
         self.classes_ = classes
         self.tokenizer_ = TextTokenizer.train(cleaned, self.tokenizer)
-        train_data = Encoded(self.tokenizer_.encode(cleaned), self._targets(labels, "training labels"))
+        train_data = Encoded(self.tokenizer_.encode(cleaned), self._targets(labels, "training labels"), self._pad_to)
         val_data = None
         if validation is not None:
             val_texts, val_labels = validation
             val_data = Encoded(self.tokenizer_.encode(cleaner.many(val_texts)),
-                               self._targets([str(v) for v in val_labels], "validation labels"))
+                               self._targets([str(v) for v in val_labels], "validation labels"), self._pad_to)
         self.network_ = SentimentNet(self.model, self.tokenizer_.vocab_size, len(classes))
         trainer = Trainer(cfg, callbacks, Path(checkpoint_dir) if checkpoint_dir else None, rank, world_size)
         self.history_ = trainer.fit(self.network_, train_data, val_data, resume=resume)
@@ -111,6 +111,10 @@ class SentimentClassifier:
         self.data_info_ = {"n_train": len(train_data.targets), "n_validation": len(val_data.targets) if val_data else 0,
                            **(data_info or {})}
         return self
+
+    @property
+    def _pad_to(self) -> int | None:
+        return self.tokenizer.max_length if self.tokenizer.padding == "max_length" else None
 
     def _targets(self, labels: Sequence[str], what: str) -> np.ndarray:
         index = {c: i for i, c in enumerate(self.classes_)}
@@ -144,7 +148,7 @@ class SentimentClassifier:
         self.network_.eval()
         lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
         for index in sorted_batches(lengths, batch_size):
-            tokens, lens = collate(sequences, index)
+            tokens, lens = collate(sequences, index, self._pad_to)
             out[index] = self.network_.probabilities(self.network_(tokens, lens)).numpy()
         return out
 

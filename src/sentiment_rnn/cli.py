@@ -40,11 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
                                      epilog="Run `sentiment-rnn COMMAND --help` for each command's options and examples.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.commands = {}
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text, epilog=EXAMPLES.get(name),
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
         sub.add_argument("--debug", action="store_true", help="show the full traceback on failure")
+        parser.commands[name] = sub
         return sub
 
     train = command("train", "Train a classifier and save it as a model folder.")
@@ -90,8 +92,21 @@ def _version() -> str:
     return __version__
 
 
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and args.command != "predict":
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if args.command == "predict":
+        # Texts may follow options (`predict DIR --json "text"`): plain parse_args cannot do that.
+        args = parser.commands["predict"].parse_intermixed_args(argv[argv.index("predict") + 1:])
+        args.command = "predict"
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     try:
         handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}[args.command]
         return handler(args) or 0

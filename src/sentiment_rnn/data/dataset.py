@@ -135,7 +135,10 @@ def load_imdb_split(archive: str | Path | None, split: str, progress: imdb.Progr
             if part.labels is not None:
                 part.labels.append(review.label)
         for name, part in parsed.items():
-            _write_parquet(folder / f"{name}.parquet", part)
+            # Canonical order (class, then review id): the same whatever order the archive or
+            # the file system lists members in.
+            order = sorted(range(len(part)), key=lambda i: (part.labels[i] if part.labels else "", part.ids[i]))
+            _write_parquet(folder / f"{name}.parquet", part.subset(order))
     return _read_parquet(folder / f"{split}.parquet")
 
 

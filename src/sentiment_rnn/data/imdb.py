@@ -7,6 +7,7 @@ ratings 7–10 are positive, 1–4 negative, 0 in `unsup`.
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import tarfile
@@ -125,8 +126,10 @@ def _iter_archive(path: Path, splits: tuple[str, ...]) -> Iterator[RawReview]:
     seen_dirs: set[str] = set()
     name = "(start of archive)"
     try:
-        # "r|gz": one sequential pass, no seeking back through the gzip stream.
-        with tarfile.open(path, mode="r|gz") as archive:
+        # One sequential pass ("r|"), no seeking. gzip is read through GzipFile, and drained to the
+        # end afterwards, so a truncated stream or a bad CRC raises instead of ending quietly at a
+        # member boundary.
+        with gzip.open(path, "rb") as stream, tarfile.open(fileobj=stream, mode="r|") as archive:
             for member in archive:
                 name = member.name
                 if not member.isfile():
@@ -139,7 +142,10 @@ def _iter_archive(path: Path, splits: tuple[str, ...]) -> Iterator[RawReview]:
                 review = _parse(name, handle.read(), str(path), splits)
                 if review is not None:
                     yield review
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+            name = "(end of archive)"
+            while stream.read(CHUNK):
+                pass
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
         raise DataError(f"archive is truncated or corrupt ({exc}); last member read: {name}",
                         source=str(path)) from None
     missing = [d for d in REQUIRED_DIRS if d not in seen_dirs]

@@ -59,7 +59,7 @@ _CLITIC = re.compile(r"(\w)'(s|re|ve|ll|d|m)\b")
 # Every character that is neither a word character, whitespace nor an apostrophe is its own token;
 # runs of the same mark ("!!!", "...") collapse to one.
 _PUNCT_RUN = re.compile(r"([^\w\s'])\1*")
-_STRAY_APOSTROPHE = re.compile(r"(?<![\w])'|'(?![\w])")
+_STRAY_APOSTROPHE = re.compile(r"(?<!\w)'(?!(?:s|re|ve|ll|d|m)\b)|'(?!\w)")
 _SPACES = re.compile(r"\s+")
 
 

@@ -74,6 +74,7 @@ class Encoded:
 
     sequences: list[np.ndarray]
     targets: np.ndarray
+    pad_to: int | None = None  # tokenizer.padding = "max_length": pad every batch to this width
 
     @property
     def lengths(self) -> np.ndarray:
@@ -178,7 +179,7 @@ class Trainer:
             lr = cfg.learning_rate * learning_rate_factor(step, total_steps, cfg)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            tokens, lengths = collate(train.sequences, index)
+            tokens, lengths = collate(train.sequences, index, train.pad_to)
             targets = targets_all[index]
             logits = model(tokens, lengths)
             loss = model.loss(logits, targets)
@@ -212,7 +213,7 @@ def evaluate_loss(model: torch.nn.Module, data: Encoded, batch_size: int) -> tup
     loss_sum, correct = 0.0, 0
     targets_all = torch.from_numpy(data.targets)
     for index in sorted_batches(data.lengths, batch_size):
-        tokens, lengths = collate(data.sequences, index)
+        tokens, lengths = collate(data.sequences, index, data.pad_to)
         logits = model(tokens, lengths)
         targets = targets_all[index]
         loss_sum += float(model.loss(logits, targets)) * len(index)

@@ -1,0 +1,99 @@
+"""Shared fixtures: tiny literal reviews, a synthetic IMDB-layout archive, one tiny trained model."""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import shutil
+import tarfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_ARCHIVE = Path(os.environ.get("SENTIMENT_RNN_TEST_ARCHIVE", ROOT.parent / "shared" / "data" / "aclImdb_v1.tar.gz"))
+
+POSITIVE = ["a great film", "wonderful acting and a great story", "excellent , i loved it", "truly superb movie",
+            "the best film of the year", "brilliant and moving", "i loved every minute", "a delightful masterpiece"]
+NEGATIVE = ["an awful film", "terrible acting and a boring story", "dreadful , i hated it", "truly bad movie",
+            "the worst film of the year", "dull and pointless", "i hated every minute", "a tedious mess"]
+
+
+def tiny_reviews(n_per_class: int = 40, seed: int = 0) -> tuple[list[str], list[str]]:
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for _ in range(n_per_class):
+        texts.append(f"{rng.choice(POSITIVE)} . {rng.choice(['the plot', 'it', 'the cast'])} was {rng.choice(['great', 'superb', 'fine'])}")
+        labels.append("positive")
+        texts.append(f"{rng.choice(NEGATIVE)} . {rng.choice(['the plot', 'it', 'the cast'])} was {rng.choice(['awful', 'boring', 'bad'])}")
+        labels.append("negative")
+    return texts, labels
+
+
+TINY_SETTINGS = {
+    "tokenizer": {"min_frequency": 1, "max_length": 32},
+    "model": {"embedding_dim": 16, "hidden_size": 16},
+    "training": {"epochs": 8, "batch_size": 16, "learning_rate": 0.01, "val_fraction": 0.2, "early_stopping_patience": 0},
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_data():
+    return tiny_reviews()
+
+
+@pytest.fixture(scope="session")
+def _trained_model_dir(tmp_path_factory, tiny_data):
+    from sentiment_rnn import SentimentClassifier
+
+    folder = tmp_path_factory.mktemp("tiny-model")
+    clf = SentimentClassifier(**TINY_SETTINGS).fit(*tiny_data)
+    clf.save(folder)
+    return folder
+
+
+@pytest.fixture
+def tiny_model_dir(_trained_model_dir, tmp_path):
+    """A copy of the session's tiny trained model for each test to use or damage."""
+    copy = tmp_path / "model"
+    shutil.copytree(_trained_model_dir, copy)
+    return copy
+
+
+def write_imdb_archive(path: Path, per_class: int = 12, extra: dict[str, bytes] | None = None,
+                       skip_dirs: tuple[str, ...] = ()) -> Path:
+    """A small archive with the official aclImdb layout and names (ID_RATING.txt)."""
+    texts, labels = tiny_reviews(per_class * 2, seed=1)
+    members: dict[str, bytes] = {"aclImdb/README": b"synthetic"}
+    counters: dict[str, int] = {}
+    for text, label in zip(texts, labels):
+        for split in ("train", "test"):
+            folder = f"{split}/{'pos' if label == 'positive' else 'neg'}"
+            n = counters.get(folder, 0)
+            if n >= per_class or folder in skip_dirs:
+                continue
+            counters[folder] = n + 1
+            rating = 8 if label == "positive" else 2
+            members[f"aclImdb/{folder}/{n}_{rating}.txt"] = f"{text} <br /><br />the end".encode()
+    for n in range(4):
+        members[f"aclImdb/train/unsup/{n}_0.txt"] = b"an unlabeled review"
+    members.update(extra or {})
+    with tarfile.open(path, "w:gz") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.fixture
+def imdb_archive(tmp_path):
+    return write_imdb_archive(tmp_path / "aclImdb_v1.tar.gz")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    """Every test gets its own dataset cache; nothing touches ~/.cache."""
+    monkeypatch.setenv("SENTIMENT_RNN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("SENTIMENT_RNN_IMDB", raising=False)

@@ -1,0 +1,134 @@
+"""The CLI as users run it: real subprocesses, exit codes, one-line errors, JSON outputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+TINY = ["--set", "tokenizer.min_frequency=1", "--set", "model.embedding_dim=16", "--set", "model.hidden_size=16",
+        "--set", "training.batch_size=8", "--set", "training.learning_rate=0.01", "--set", "training.val_fraction=0.25"]
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sentiment_rnn", *args], capture_output=True, text=True,
+                          input=stdin, env={**os.environ, "PYTHONWARNINGS": "ignore"}, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from conftest import write_imdb_archive
+
+    root = tmp_path_factory.mktemp("cli")
+    archive = write_imdb_archive(root / "aclImdb_v1.tar.gz", per_class=16)
+    os.environ["SENTIMENT_RNN_CACHE"] = str(root / "cache")
+    out = root / "model"
+    result = run("train", "--archive", str(archive), "--out", str(out), "--epochs", "6", "--seed", "3", "--quiet", *TINY)
+    assert result.returncode == 0, result.stderr
+    assert "saved model to" in result.stdout
+    return archive, out
+
+
+def test_train_writes_a_model_folder_and_checkpoints(trained):
+    _, out = trained
+    assert (out / "config.json").exists() and (out / "checkpoints" / "last" / "progress.json").exists()
+    config = json.loads((out / "config.json").read_text())
+    assert config["training"]["seed"] == 3 and config["training"]["epochs"] == 6
+    assert config["data"]["digest"] and config["data"]["source"] == "imdb:train"
+
+
+def test_evaluate_json(trained):
+    archive, out = trained
+    result = run("evaluate", str(out), "--archive", str(archive), "--split", "test", "--limit", "20", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["n"] == 20 and 0 <= report["accuracy"] <= 1
+    assert set(report["per_class"]) == {"negative", "positive"}
+    assert report["confusion_matrix"]["labels"] == ["negative", "positive"] and "roc_auc" in report
+
+
+def test_evaluate_human_readable(trained):
+    archive, out = trained
+    result = run("evaluate", str(out), "--archive", str(archive))
+    assert result.returncode == 0 and "accuracy" in result.stdout and "confusion matrix" in result.stdout
+
+
+def test_predict_json_lines(trained):
+    _, out = trained
+    result = run("predict", str(out), "--json", "first review: a great film", "second review: awful")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["text"] for r in lines] == ["first review: a great film", "second review: awful"]
+    for r in lines:
+        assert r["label"] in ("negative", "positive")
+        assert set(r["probabilities"]) == {"negative", "positive"}
+        assert abs(sum(r["probabilities"].values()) - 1) < 1e-5
+
+
+def test_predict_file_to_csv_and_jsonl(trained, tmp_path):
+    _, out = trained
+    source = tmp_path / "in.csv"
+    source.write_text('review,id\n"great, wonderful",1\n"line one\nline two awful",2\n')
+    result = run("predict", str(out), "--input", str(source), "--output", str(tmp_path / "o.csv"))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(open(tmp_path / "o.csv")))
+    assert [r["text"] for r in rows] == ["great, wonderful", "line one\nline two awful"]
+    assert set(rows[0]) == {"text", "label", "score", "p_negative", "p_positive"}
+    result = run("predict", str(out), "--input", "-", "--output", str(tmp_path / "o.jsonl"), stdin="good\n\nbad\n")
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(x)["text"] for x in open(tmp_path / "o.jsonl")] == ["good", "", "bad"]
+
+
+def test_usage_errors_exit_2(trained):
+    _, out = trained
+    assert run("train").returncode == 2  # --out missing
+    assert run("frobnicate").returncode == 2
+    result = run("predict", str(out))
+    assert result.returncode == 2 and "give either texts" in result.stderr
+
+
+def test_failures_exit_1_with_one_line(trained, tmp_path):
+    archive, out = trained
+    cases = [
+        (("predict", str(tmp_path / "nope"), "x"), "model folder"),
+        (("train", "--archive", str(archive), "--out", str(tmp_path / "m"), "--set", "model.cell=transformer"),
+         "model.cell must be one of"),
+        (("train", "--archive", str(tmp_path / "missing.tar.gz"), "--out", str(tmp_path / "m")),
+         "missing.tar.gz: IMDB archive or folder does not exist"),
+        (("predict", str(out), "--input", str(tmp_path / "none.csv"), "--output", str(tmp_path / "o.jsonl")),
+         "none.csv: input file does not exist"),
+    ]
+    for args, message in cases:
+        result = run(*args)
+        assert result.returncode == 1, (args, result.stderr)
+        assert message in result.stderr
+        assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    result = run("predict", str(tmp_path / "nope"), "x", "--debug")
+    assert result.returncode == 1 and "Traceback" in result.stderr
+
+
+def test_evaluate_on_user_file_with_unknown_label(trained, tmp_path):
+    _, out = trained
+    path = tmp_path / "e.csv"
+    path.write_text("review,sentiment\ngreat,positive\nmeh,neutral\n")
+    result = run("evaluate", str(out), "--file", str(path))
+    assert result.returncode == 1 and "labels ['neutral'] are not classes of this model" in result.stderr
+
+
+def test_help_has_examples():
+    for command in ("train", "evaluate", "predict"):
+        result = run(command, "--help")
+        assert result.returncode == 0 and "examples:" in result.stdout
+
+
+def test_failed_output_write_leaves_no_partial_file(trained, tmp_path):
+    _, out = trained
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"review": "good"}\n{"review": 5}\n')
+    result = run("predict", str(out), "--input", str(source), "--output", str(tmp_path / "o.jsonl"))
+    assert result.returncode == 1 and "in.jsonl, line 2: text is not a string (int)" in result.stderr
+    assert not (tmp_path / "o.jsonl").exists() and not list(tmp_path.glob(".o.jsonl*"))

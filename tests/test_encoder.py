@@ -1,0 +1,64 @@
+"""Variable-length exactness: a review scores the same alone and inside a batch of longer reviews."""
+
+import pytest
+import torch
+
+from sentiment_rnn import ModelConfig
+from sentiment_rnn.models import SentimentNet
+from sentiment_rnn.models.encoder import reverse_within_length
+
+
+def test_reverse_within_length_is_an_involution():
+    index = reverse_within_length(torch.tensor([3, 1, 5]), 5)
+    assert index.tolist() == [[2, 1, 0, 3, 4], [0, 1, 2, 3, 4], [4, 3, 2, 1, 0]]
+    assert torch.equal(index.gather(1, index), torch.arange(5).expand(3, 5))
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention", "concat"])
+def test_alone_equals_in_batch(cell, bidirectional, pooling):
+    torch.manual_seed(0)
+    config = ModelConfig(cell=cell, bidirectional=bidirectional, num_layers=2, pooling=pooling, hidden_size=12,
+                         embedding_dim=8, merge_mode="concat" if pooling != "max" else "sum")
+    net = SentimentNet(config, vocab_size=40, num_classes=3).eval()
+    lengths = torch.tensor([4, 23, 11, 1])
+    tokens = torch.randint(2, 40, (4, 23))
+    for row, length in enumerate(lengths):
+        tokens[row, length:] = 0
+    with torch.no_grad():
+        batched = net(tokens, lengths)
+        alone = torch.cat([net(tokens[i:i + 1, :lengths[i]], lengths[i:i + 1]) for i in range(4)])
+        # Padding content must not matter either: fill it with real token ids.
+        noisy = tokens.clone()
+        for row, length in enumerate(lengths):
+            noisy[row, length:] = 7
+        with_noise = net(noisy, lengths)
+    torch.testing.assert_close(batched, alone, atol=1e-5, rtol=0)
+    torch.testing.assert_close(with_noise, alone, atol=1e-5, rtol=0)
+
+
+def test_plain_bidirectional_rnn_would_fail_this_test():
+    """The check above can fail: torch's own bidirectional LSTM on padded input reads the padding."""
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(4, 6, batch_first=True, bidirectional=True)
+    x = torch.randn(1, 10, 4)
+    short = lstm(x[:, :3])[0][:, 2]
+    padded = lstm(torch.cat([x[:, :3], torch.zeros(1, 7, 4)], dim=1))[0][:, 2]
+    assert (short - padded).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mean", "mul"])
+def test_merge_modes_shape(merge_mode):
+    net = SentimentNet(ModelConfig(merge_mode=merge_mode, hidden_size=8, embedding_dim=4, pooling="mean"), 20, 2)
+    expected = 16 if merge_mode == "concat" else 8
+    assert net.encoder.output_size == expected
+    assert net(torch.ones(2, 5, dtype=torch.long), torch.tensor([5, 2])).shape == (2, 1)
+
+
+def test_no_recurrent_state_on_modules():
+    net = SentimentNet(ModelConfig(cell="lstm"), 20, 2)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    net(torch.ones(2, 5, dtype=torch.long), torch.tensor([5, 2]))
+    assert set(net.state_dict()) == set(before)
+    assert all(not name.endswith(("hidden", "state")) for name in before)

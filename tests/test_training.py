@@ -1,0 +1,52 @@
+"""Bucketing, early stopping, and resume after an interruption."""
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import TINY_SETTINGS
+from sentiment_rnn import SentimentClassifier
+from sentiment_rnn.training.batching import bucketed_batches
+from sentiment_rnn.training.trainer import Callback
+
+
+def test_bucketing_reduces_padding_and_covers_everything():
+    lengths = np.random.default_rng(0).integers(1, 400, size=1000)
+    batches = bucketed_batches(lengths, 32, 10, seed=0)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
+    padded = sum(len(b) * lengths[b].max() for b in batches)
+    random_padded = sum(len(b) * lengths[b].max() for b in np.array_split(np.arange(1000), len(batches)))
+    assert padded < 0.75 * random_padded
+    assert [b.tolist() for b in batches] == [b.tolist() for b in bucketed_batches(lengths, 32, 10, seed=0)]
+
+
+def test_ranks_get_disjoint_equal_shards():
+    lengths = np.arange(1, 101)
+    a = bucketed_batches(lengths, 8, 4, seed=3, rank=0, world_size=2)
+    b = bucketed_batches(lengths, 8, 4, seed=3, rank=1, world_size=2)
+    assert len(a) == len(b)
+    assert not set(np.concatenate(a)) & set(np.concatenate(b))
+
+
+def test_early_stopping(tiny_data):
+    settings = {**TINY_SETTINGS, "training": {**TINY_SETTINGS["training"], "epochs": 30, "early_stopping_patience": 1,
+                                               "monitor": "val_loss", "learning_rate": 0.05}}
+    clf = SentimentClassifier(**settings).fit(*tiny_data)
+    assert clf.history_.stopped_early and len(clf.history_.epochs) < 30
+
+
+class Interrupt(Callback):
+    def on_epoch_end(self, record):
+        if record.epoch == 1:
+            raise KeyboardInterrupt
+
+
+def test_resume_continues_exactly(tiny_data, tmp_path):
+    settings = {**TINY_SETTINGS, "training": {**TINY_SETTINGS["training"], "epochs": 4, "early_stopping_patience": 0}}
+    straight = SentimentClassifier(**settings).fit(*tiny_data, checkpoint_dir=tmp_path / "a")
+    with pytest.raises(KeyboardInterrupt):
+        SentimentClassifier(**settings).fit(*tiny_data, checkpoint_dir=tmp_path / "b", callbacks=[Interrupt()])
+    resumed = SentimentClassifier(**settings).fit(*tiny_data, checkpoint_dir=tmp_path / "b", resume=True)
+    assert [e.epoch for e in resumed.history_.epochs] == [0, 1, 2, 3]
+    for key, value in straight.network_.state_dict().items():
+        torch.testing.assert_close(resumed.network_.state_dict()[key], value, atol=1e-6, rtol=0)
