@@ -27,7 +27,7 @@ def trained(tmp_path_factory):
     archive = write_imdb_archive(root / "aclImdb_v1.tar.gz", per_class=16)
     os.environ["SENTIMENT_RNN_CACHE"] = str(root / "cache")
     out = root / "model"
-    result = run("train", "--archive", str(archive), "--out", str(out), "--epochs", "6", "--seed", "3", "--quiet", *TINY)
+    result = run("train", "--archive", str(archive), "--out", str(out), "--epochs", "6", "--seed", "3", "--quiet", "--no-track", *TINY)
     assert result.returncode == 0, result.stderr
     assert "saved model to" in result.stdout
     return archive, out
@@ -95,9 +95,9 @@ def test_failures_exit_1_with_one_line(trained, tmp_path):
     archive, out = trained
     cases = [
         (("predict", str(tmp_path / "nope"), "x"), "model folder"),
-        (("train", "--archive", str(archive), "--out", str(tmp_path / "m"), "--set", "model.cell=transformer"),
+        (("train", "--no-track", "--archive", str(archive), "--out", str(tmp_path / "m"), "--set", "model.cell=transformer"),
          "model.cell must be one of"),
-        (("train", "--archive", str(tmp_path / "missing.tar.gz"), "--out", str(tmp_path / "m")),
+        (("train", "--no-track", "--archive", str(tmp_path / "missing.tar.gz"), "--out", str(tmp_path / "m")),
          "missing.tar.gz: IMDB archive or folder does not exist"),
         (("predict", str(out), "--input", str(tmp_path / "none.csv"), "--output", str(tmp_path / "o.jsonl")),
          "none.csv: input file does not exist"),

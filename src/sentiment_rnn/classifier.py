@@ -74,9 +74,10 @@ class SentimentClassifier:
             validation: tuple[Sequence[str], Sequence[Any]] | None = None,
             callbacks: list[Callback] | None = None, checkpoint_dir: str | Path | None = None,
             resume: bool = False, data_info: dict[str, Any] | None = None,
-            rank: int = 0, world_size: int = 1) -> SentimentClassifier:
+            rank: int = 0, world_size: int = 1, texts_are_clean: bool = False) -> SentimentClassifier:
         """Train on `texts`/`labels`. Without `validation`, `training.val_fraction` of the data is held
-        out (stratified, seeded) for early stopping and the best-epoch choice."""
+        out (stratified, seeded) for early stopping and the best-epoch choice. `texts_are_clean`:
+        the texts (and validation texts) already went through this model's cleaning pipeline."""
         cfg = self.training
         labels = [str(label) for label in labels]
         if len(texts) != len(labels):
@@ -94,15 +95,15 @@ class SentimentClassifier:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
 
-        cleaner = self.cleaner
-        cleaned = cleaner.many(texts)
+        clean = (lambda batch: list(batch)) if texts_are_clean else self.cleaner.many
+        cleaned = clean(texts)
         self.classes_ = classes
         self.tokenizer_ = TextTokenizer.train(cleaned, self.tokenizer)
         train_data = Encoded(self.tokenizer_.encode(cleaned), self._targets(labels, "training labels"), self._pad_to)
         val_data = None
         if validation is not None:
             val_texts, val_labels = validation
-            val_data = Encoded(self.tokenizer_.encode(cleaner.many(val_texts)),
+            val_data = Encoded(self.tokenizer_.encode(clean(val_texts)),
                                self._targets([str(v) for v in val_labels], "validation labels"), self._pad_to)
         self.network_ = SentimentNet(self.model, self.tokenizer_.vocab_size, len(classes))
         trainer = Trainer(cfg, callbacks, Path(checkpoint_dir) if checkpoint_dir else None, rank, world_size)

@@ -62,9 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, help="= training.threads")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last if present")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--evaluate-test", action="store_true",
+                       help="score the IMDB test split after training (recorded in metrics.json and the run)")
+    tracking = train.add_argument_group("tracking (MLflow)")
+    tracking.add_argument("--tracking-uri", help="MLflow store or server (default: $MLFLOW_TRACKING_URI, else "
+                                                 "sqlite:///mlflow.db in the working directory)")
+    tracking.add_argument("--experiment", default="sentiment-rnn", help="MLflow experiment name")
+    tracking.add_argument("--register", metavar="MODEL_NAME", help="register the model under this name (new version)")
+    tracking.add_argument("--no-track", action="store_true", help="train fully offline: write nothing to MLflow")
 
     evaluate = command("evaluate", "Score a saved model on the IMDB test split or on a labelled file.")
-    evaluate.add_argument("model", help="model folder")
+    evaluate.add_argument("model", help=MODEL_HELP)
+    evaluate.add_argument("--tracking-uri", help="MLflow store for runs:/ and models:/ references")
     evaluate.add_argument("--archive", help="IMDB archive (.tar.gz) or extracted folder")
     evaluate.add_argument("--split", default="test", choices=["test", "train"], help="IMDB split (default: test)")
     evaluate.add_argument("--file", help="evaluate on a CSV/JSONL/Parquet file instead of IMDB")
@@ -76,14 +85,41 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
     predict = command("predict", "Predict the sentiment of texts given inline, or of a file streamed in batches.")
-    predict.add_argument("model", help="model folder")
+    predict.add_argument("model", help=MODEL_HELP)
+    predict.add_argument("--tracking-uri", help="MLflow store for runs:/ and models:/ references")
     predict.add_argument("texts", nargs="*", help="texts to classify")
     predict.add_argument("--input", help="CSV/JSONL/Parquet/plain-lines file, or - for stdin (plain lines)")
     predict.add_argument("--output", help="write results here (.jsonl or .csv; default: stdout as JSON lines)")
     predict.add_argument("--text-column", default="review", help="text column of a CSV/JSONL/Parquet input")
     predict.add_argument("--batch-size", type=int, default=256)
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    models = command("models", "List registered models, or set an alias on a version.")
+    models_commands = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    listing = models_commands.add_parser("list", help="names, versions, aliases and headline metrics")
+    listing.add_argument("--tracking-uri")
+    listing.add_argument("--json", action="store_true")
+    alias = models_commands.add_parser("alias", help="point ALIAS (e.g. champion) at VERSION of MODEL_NAME")
+    alias.add_argument("name", metavar="MODEL_NAME")
+    alias.add_argument("version", metavar="VERSION")
+    alias.add_argument("alias", metavar="ALIAS")
+    alias.add_argument("--tracking-uri")
+
+    data = command("data", "Prepare (or reuse) the cleaned dataset for a config, or show the dataset cache.")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    prepare = data_commands.add_parser("prepare", help="build or reuse the cleaned dataset, keyed by digest")
+    prepare.add_argument("--config")
+    prepare.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    prepare.add_argument("--archive")
+    prepare.add_argument("--train-file")
+    prepare.add_argument("--limit", type=int)
+    prepare.add_argument("--json", action="store_true")
+    info = data_commands.add_parser("info", help="what the dataset cache holds")
+    info.add_argument("--json", action="store_true")
     return parser
+
+
+MODEL_HELP = "model folder, runs:/RUN_ID/model, models:/NAME/VERSION or models:/NAME@ALIAS"
 
 
 def _version() -> str:
@@ -108,7 +144,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     try:
-        handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}[args.command]
+        handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "models": cmd_models,
+                   "data": cmd_data}[args.command]
         return handler(args) or 0
     except SentimentRNNError as exc:
         if args.debug:
@@ -143,12 +180,27 @@ def cmd_train(args) -> int:
         if value is not None:
             overrides.append(f"{setting}={json.dumps(value)}")
     config = ExperimentConfig.load(args.config, overrides)
+    if args.no_track and (args.tracking_uri or args.register):
+        return _usage_error("--no-track cannot be combined with --tracking-uri or --register")
+    tracker = None
+    if not args.no_track:
+        from .tracking import Tracker
+
+        tracker = Tracker(args.tracking_uri, args.experiment, args.register, config.training.log_every_steps)
     progress = None if args.quiet else TrainingProgress()
     download = None if args.quiet else DownloadProgress()
     clf, summary = train(config, args.out, callbacks=[progress] if progress else [], resume=args.resume,
-                         progress=download)
+                         progress=download, tracker=tracker, evaluate_test=args.evaluate_test)
     print(f"saved model to {args.out}: best epoch {summary.get('best_epoch', 0) + 1}, "
           f"val accuracy {summary.get('val_accuracy') or float('nan'):.4f}, {summary['train_seconds']:.0f} s")
+    if "test_accuracy" in summary:
+        print(f"test accuracy {summary['test_accuracy']:.4f}")
+    if tracker is not None:
+        from .tracking import ui_hint
+
+        print(f"MLflow run {summary['run_id']} in experiment {args.experiment!r}: {ui_hint(tracker.uri)}")
+        if "registered_version" in summary:
+            print(f"registered {args.register} version {summary['registered_version']}")
     return 0
 
 
@@ -201,7 +253,7 @@ def cmd_evaluate(args) -> int:
     from .config import DataConfig
     from .pipeline import evaluate, load_reviews
 
-    clf = SentimentClassifier.load(args.model)
+    clf = _load_model(args.model, args.tracking_uri)
     data = DataConfig(archive=args.archive, text_column=args.text_column, label_column=args.label_column)
     reviews = load_reviews(data, args.split, args.file, args.limit, args.seed)
     report = evaluate(clf, reviews, args.batch_size)
@@ -230,7 +282,7 @@ def cmd_predict(args) -> int:
         return _usage_error("give either texts to classify or --input FILE, not both and not neither")
     if args.output and not args.input:
         return _usage_error("--output needs --input")
-    clf = SentimentClassifier.load(args.model)
+    clf = _load_model(args.model, args.tracking_uri)
     if args.texts:
         proba = clf.predict_proba(args.texts, args.batch_size)
         for text, row in zip(args.texts, proba):
@@ -245,6 +297,68 @@ def cmd_predict(args) -> int:
     count = predict_file(clf, args.input, args.output, args.text_column, args.batch_size)
     if args.output:
         print(f"wrote {count} predictions to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _load_model(ref: str, tracking_uri: str | None):
+    from .classifier import SentimentClassifier
+
+    if ref.startswith(("runs:/", "models:/")):
+        from .tracking import resolve_model
+
+        return SentimentClassifier.load(resolve_model(ref, tracking_uri))
+    return SentimentClassifier.load(ref)
+
+
+# ---- models, data -------------------------------------------------------------------------------
+
+def cmd_models(args) -> int:
+    from . import tracking
+
+    if args.models_command == "alias":
+        tracking.set_alias(args.name, args.version, args.alias, args.tracking_uri)
+        print(f"{args.name}@{args.alias} → version {args.version}")
+        return 0
+    rows = tracking.list_models(args.tracking_uri)
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    if not rows:
+        print("no registered models")
+    for r in rows:
+        metrics = "  ".join(f"{k} {v:.4f}" for k, v in r["metrics"].items())
+        aliases = f" @{',@'.join(r['aliases'])}" if r["aliases"] else ""
+        print(f"{r['name']}  v{r['version']}{aliases}  run {r['run_id']}  {metrics}")
+    return 0
+
+
+def cmd_data(args) -> int:
+    from .data.derived import cache_entries, prepare_cleaned
+
+    if args.data_command == "info":
+        rows = cache_entries()
+        if args.json:
+            print(json.dumps(rows))
+        else:
+            for r in rows or []:
+                print(f"{r['kind']:>8}  {r['rows']:>7} rows  {r['bytes'] / 1e6:8.1f} MB  {r['source']}  {r['file']}")
+            if not rows:
+                print("the dataset cache is empty")
+        return 0
+    from .config import ExperimentConfig
+    from .pipeline import load_reviews
+
+    overrides = list(args.overrides)
+    for flag, setting in (("archive", "data.archive"), ("train_file", "data.train_file"), ("limit", "data.limit")):
+        if getattr(args, flag) is not None:
+            overrides.append(f"{setting}={json.dumps(getattr(args, flag))}")
+    config = ExperimentConfig.load(args.config, overrides)
+    raw = load_reviews(config.data, "train", config.data.train_file, config.data.limit, config.training.seed)
+    cleaned, path, reused = prepare_cleaned(raw, config.text)
+    result = {"raw_digest": raw.digest, "cleaned_digest": cleaned.digest, "rows": len(cleaned), "file": str(path),
+              "reused": reused, "dropped": raw.dropped}
+    print(json.dumps(result) if args.json else
+          f"{'reused' if reused else 'built'} cleaned dataset {cleaned.digest[:12]} ({len(cleaned)} rows) at {path}")
     return 0
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from .classifier import SentimentClassifier
 from .config import DataConfig, ExperimentConfig
 from .data.dataset import Reviews, load_imdb_split, load_labeled_file
-from .data.imdb import Progress
+from .data.imdb import Progress, resolve_archive
 from .training.metrics import classification_report
 from .training.trainer import Callback
 
@@ -27,24 +27,95 @@ def load_reviews(data: DataConfig, split: str = "train", file: str | None = None
 
 def train(config: ExperimentConfig, out: str | Path, callbacks: list[Callback] | None = None,
           resume: bool = False, progress: Progress | None = None, rank: int = 0,
-          world_size: int = 1) -> tuple[SentimentClassifier, dict[str, Any]]:
-    """Train on the configured data's train split and save the model folder to `out`."""
+          world_size: int = 1, tracker: Any = None, evaluate_test: bool = False
+          ) -> tuple[SentimentClassifier, dict[str, Any]]:
+    """Train on the configured data's train split and save the model folder to `out`.
+
+    With a `tracking.Tracker`, the run records parameters, metrics, the raw and derived datasets,
+    plots and the model; it ends FINISHED, FAILED (an exception) or KILLED (an interrupt).
+    """
+    if tracker is not None:
+        tracker.start(config.flat())
+    try:
+        clf, summary = _train(config, Path(out), callbacks, resume, progress, rank, world_size, tracker, evaluate_test)
+    except KeyboardInterrupt:
+        if tracker is not None:
+            tracker.end("KILLED")
+        raise
+    except BaseException:
+        if tracker is not None:
+            tracker.end("FAILED")
+        raise
+    if tracker is not None:
+        tracker.end("FINISHED")
+    return clf, summary
+
+
+def _train(config, out, callbacks, resume, progress, rank, world_size, tracker, evaluate_test):
+    from .data.derived import prepare_cleaned
+
     started = time.perf_counter()
-    reviews = load_reviews(config.data, "train", config.data.train_file, config.data.limit, config.training.seed,
-                           progress)
-    train_part, val_part = reviews.split_stratified(config.training.val_fraction, config.training.seed)
-    data_info = {"source": reviews.source, "digest": reviews.digest, "class_counts": reviews.class_counts(),
-                 "dropped": reviews.dropped, "limit": config.data.limit}
+    raw = load_reviews(config.data, "train", config.data.train_file, config.data.limit, config.training.seed, progress)
+    cleaned, cleaned_file, reused = prepare_cleaned(raw, config.text)
+    train_part, val_part = cleaned.split_stratified(config.training.val_fraction, config.training.seed)
+    data_info = {"source": raw.source, "digest": raw.digest, "cleaned_digest": cleaned.digest,
+                 "class_counts": raw.class_counts(), "dropped": raw.dropped, "limit": config.data.limit}
     clf = SentimentClassifier(config.text, config.tokenizer, config.model, config.training)
-    out = Path(out)
     clf.fit(train_part.texts, train_part.labels,
             validation=(val_part.texts, val_part.labels) if len(val_part) else None,
-            callbacks=callbacks, checkpoint_dir=out / "checkpoints", resume=resume, data_info=data_info,
-            rank=rank, world_size=world_size)
+            callbacks=[*(callbacks or []), *([tracker] if tracker is not None else [])],
+            checkpoint_dir=out / "checkpoints", resume=resume, data_info=data_info,
+            rank=rank, world_size=world_size, texts_are_clean=True)
     summary = {"train_seconds": round(time.perf_counter() - started, 2), **_best_epoch_summary(clf)}
+    test_report = None
+    if evaluate_test and rank == 0:
+        test_report = evaluate(clf, load_reviews(config.data, "test", limit=None, seed=config.training.seed))
+        summary["test_accuracy"] = test_report["accuracy"]
     if rank == 0:
-        clf.save(out, metrics={"training": summary})
+        clf.save(out, metrics={"training": summary, **({"test": test_report} if test_report else {})})
+    if tracker is not None and rank == 0:
+        summary.update(_log_run(tracker, config, clf, out, raw, cleaned, cleaned_file, reused, train_part, val_part,
+                                test_report))
     return clf, summary
+
+
+def _log_run(tracker, config, clf, out, raw, cleaned, cleaned_file, reused, train_part, val_part, test_report):
+    """Datasets with digests, plots, reports and the model, on the tracker's run."""
+    import hashlib
+
+    import numpy as np
+
+    from . import plots
+
+    location = config.data.train_file or str(resolve_archive(config.data.archive))
+    tracker.log_dataset(f"raw ({raw.source})", raw.digest, location, len(raw), "raw")
+    tracker.log_dataset("cleaned", cleaned.digest, str(cleaned_file), len(cleaned), "cleaned")
+    token_digest = hashlib.sha256()
+    for ids in clf.tokenizer_.encode(train_part.texts):
+        token_digest.update(ids.astype("<i8").tobytes() + b"\n")
+    tracker.log_dataset("tokenized", token_digest.hexdigest(), str(out / "tokenizer.json"), len(train_part),
+                        "training", columns={"token_ids": "string", "label": "string"})
+    tracker.log_dict({"cleaned_dataset_reused": reused, "cleaned_file": str(cleaned_file)}, "data/lineage.json")
+
+    history = clf.history_.to_dict()
+    tracker.log_figure(plots.learning_curves(history), "plots/learning_curves.png")
+    tracker.log_figure(plots.gradient_norms(history, clf.training.clip_norm), "plots/gradient_norm.png")
+    if len(val_part):
+        proba = clf.predict_proba(val_part.texts)
+        report = classification_report(val_part.labels, proba, clf.classes_)
+        tracker.log_dict(report, "reports/classification_report_validation.json")
+        tracker.log_figure(plots.confusion_matrix(report["confusion_matrix"]["matrix"], clf.classes_),
+                           "plots/confusion_matrix_validation.png")
+        if len(clf.classes_) == 2 and report["roc_auc"] is not None:
+            targets = np.asarray([clf.classes_.index(label) for label in val_part.labels])
+            tracker.log_figure(plots.roc_curve(targets, proba[:, 1], report["roc_auc"]), "plots/roc_curve_validation.png")
+    if test_report is not None:
+        tracker.log_dict(test_report, "reports/classification_report_test.json")
+        tracker.log_metrics({"test_accuracy": test_report["accuracy"], "test_roc_auc": test_report["roc_auc"],
+                             "test_macro_f1": test_report["macro_f1"]})
+    return tracker.log_model(out, input_example=[
+        "The movie was quite slow and some of the characters were rather boring, but overall it was a very "
+        "interesting movie."])
 
 
 def _best_epoch_summary(clf: SentimentClassifier) -> dict[str, Any]:

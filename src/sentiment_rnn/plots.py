@@ -1,0 +1,81 @@
+"""Training plots as matplotlib figures (learning curves, gradient norm, confusion matrix, ROC)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def learning_curves(history: dict[str, Any]):
+    plt = _pyplot()
+    epochs = history["epochs"]
+    x = [e["epoch"] + 1 for e in epochs]
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    loss_ax.plot(x, [e["train_loss"] for e in epochs], "o-", label="train")
+    acc_ax.plot(x, [e["train_accuracy"] for e in epochs], "o-", label="train")
+    if epochs and epochs[0]["val_loss"] is not None:
+        loss_ax.plot(x, [e["val_loss"] for e in epochs], "o-", label="validation")
+        acc_ax.plot(x, [e["val_accuracy"] for e in epochs], "o-", label="validation")
+    for ax, name in ((loss_ax, "loss"), (acc_ax, "accuracy")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def gradient_norms(history: dict[str, Any], clip_norm: float):
+    plt = _pyplot()
+    steps = history["steps"]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.plot(steps["step"], steps["grad_norm"], linewidth=0.7, label="pre-clip global norm")
+    if clip_norm > 0:
+        ax.axhline(clip_norm, color="red", linestyle="--", label=f"clip at {clip_norm}")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("gradient norm")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(matrix: list[list[int]], labels: list[str]):
+    plt = _pyplot()
+    values = np.asarray(matrix)
+    fig, ax = plt.subplots(figsize=(4 + len(labels) * 0.5, 3.5 + len(labels) * 0.5))
+    ax.imshow(values, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    for (i, j), v in np.ndenumerate(values):
+        ax.text(j, i, str(v), ha="center", va="center", color="white" if v > values.max() / 2 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    fig.tight_layout()
+    return fig
+
+
+def roc_curve(targets: np.ndarray, scores: np.ndarray, auc: float | None):
+    from sklearn.metrics import roc_curve as sk_roc
+
+    plt = _pyplot()
+    fpr, tpr, _ = sk_roc(targets, scores)
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot(fpr, tpr, label=f"AUC {auc:.4f}" if auc is not None else None)
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    if auc is not None:
+        ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
