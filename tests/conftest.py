@@ -34,7 +34,7 @@ def tiny_reviews(n_per_class: int = 40, seed: int = 0) -> tuple[list[str], list[
 TINY_SETTINGS = {
     "tokenizer": {"min_frequency": 1, "max_length": 32},
     "model": {"embedding_dim": 16, "hidden_size": 16},
-    "training": {"epochs": 8, "batch_size": 16, "learning_rate": 0.01, "val_fraction": 0.2, "early_stopping_patience": 0},
+    "training": {"epochs": 12, "batch_size": 16, "learning_rate": 0.02, "val_fraction": 0.2, "early_stopping_patience": 0},
 }
 
 
@@ -97,3 +97,44 @@ def _isolated_cache(tmp_path, monkeypatch):
     """Every test gets its own dataset cache; nothing touches ~/.cache."""
     monkeypatch.setenv("SENTIMENT_RNN_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("SENTIMENT_RNN_IMDB", raising=False)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(model_dir, *extra: str, log_path=None):
+    """`sentiment-rnn serve MODEL --host 127.0.0.1 --port PORT` as users run it; waits for /readyz."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    log = open(log_path, "w") if log_path else subprocess.DEVNULL
+    proc = subprocess.Popen([sys.executable, "-m", "sentiment_rnn", "serve", str(model_dir), "--host", "127.0.0.1",
+                             "--port", str(port), *extra], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(url + "/readyz", timeout=2).read()
+            return proc, url
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"server did not become ready (exit code {proc.poll()})")
+            time.sleep(0.3)
+
+
+@pytest.fixture(scope="session")
+def live_server(_trained_model_dir, tmp_path_factory):
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    proc, url = start_server(_trained_model_dir, log_path=log)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)

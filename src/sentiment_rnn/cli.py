@@ -94,6 +94,23 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--batch-size", type=int, default=256)
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
 
+    serve = command("serve", "Serve predictions, explanations and the web page over HTTP (FastAPI on uvicorn).")
+    serve.add_argument("model", help=MODEL_HELP)
+    serve.add_argument("--tracking-uri", help="MLflow store for runs:/ and models:/ references")
+    from .config import ServiceConfig
+
+    defaults = ServiceConfig()
+    for field_name, help_text in (
+            ("host", "address to bind (default 127.0.0.1: this machine only)"), ("port", None),
+            ("workers", "uvicorn worker processes"), ("max_batch_size", "texts per forward pass; 1 disables micro-batching"),
+            ("max_wait_ms", "how long a batch waits for more requests"), ("max_queue", "texts waiting before 503"),
+            ("max_body_bytes", "413 above this"), ("max_texts", "texts per request (422 above)"),
+            ("max_chars", "characters per text (422 above)"), ("timeout_s", "per-request limit (504 after)"),
+            ("threads", "torch threads (0: default)")):
+        value = getattr(defaults, field_name)
+        serve.add_argument("--" + field_name.replace("_", "-"), dest=field_name, type=type(value), default=value,
+                           help=f"{help_text + '; ' if help_text else ''}default {value}")
+
     models = command("models", "List registered models, or set an alias on a version.")
     models_commands = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
     listing = models_commands.add_parser("list", help="names, versions, aliases and headline metrics")
@@ -145,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     try:
         handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "models": cmd_models,
-                   "data": cmd_data}[args.command]
+                   "data": cmd_data, "serve": cmd_serve}[args.command]
         return handler(args) or 0
     except SentimentRNNError as exc:
         if args.debug:
@@ -308,6 +325,42 @@ def _load_model(ref: str, tracking_uri: str | None):
 
         return SentimentClassifier.load(resolve_model(ref, tracking_uri))
     return SentimentClassifier.load(ref)
+
+
+# ---- serve ------------------------------------------------------------------------------------
+
+def cmd_serve(args) -> int:
+    import dataclasses
+    import os
+
+    import uvicorn
+
+    from .config import ServiceConfig
+    from .service.app import ENV_KEY, model_info
+
+    config = ServiceConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ServiceConfig)})
+    folder, name, version = _model_folder(args.model, args.tracking_uri)
+    from .classifier import SentimentClassifier
+
+    SentimentClassifier.load(folder)  # fail here, with a one-line error, not inside a worker
+    info = model_info(folder, name, version)
+    os.environ[ENV_KEY] = json.dumps({"model_dir": str(folder), "config": dataclasses.asdict(config), "info": info})
+    print(f"serving {info['name']} (digest {info['digest']}) on http://{config.host}:{config.port}/", file=sys.stderr)
+    # uvicorn handles SIGTERM: stop accepting, finish what is in flight, run shutdown, exit.
+    uvicorn.run("sentiment_rnn.service.app:app_from_env", factory=True, host=config.host, port=config.port,
+                workers=config.workers, log_level="warning", timeout_graceful_shutdown=30)
+    return 0
+
+
+def _model_folder(ref: str, tracking_uri: str | None) -> tuple[Path, str | None, str | None]:
+    """(local folder, registered name, version) for any model reference."""
+    if not ref.startswith(("runs:/", "models:/")):
+        return Path(ref), None, None
+    from .tracking import resolve_model, version_of
+
+    folder = resolve_model(ref, tracking_uri)
+    name, version = version_of(ref, tracking_uri)
+    return folder, name, version
 
 
 # ---- models, data -------------------------------------------------------------------------------

@@ -271,3 +271,27 @@ def parse_override(item: str) -> tuple[str, str, Any]:
 
 
 MODEL_SECTIONS = ("text", "tokenizer", "model", "training")
+
+
+@dataclass
+class ServiceConfig:
+    """`sentiment-rnn serve`: where it listens, how it batches, and what it accepts."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    max_batch_size: int = 64  # texts per forward pass; 1 turns micro-batching off
+    max_wait_ms: float = 5.0  # how long the first request of a batch waits for company
+    max_queue: int = 512  # texts waiting; beyond this, 503 with Retry-After
+    max_body_bytes: int = 1_000_000  # larger bodies: 413
+    max_texts: int = 256  # texts per /v1/predict request; more: 422
+    max_chars: int = 20_000  # characters per text; more: 422
+    timeout_s: float = 10.0  # per request; past it: 504
+    threads: int = 0  # torch threads for the model; 0: torch's default
+
+    def __post_init__(self) -> None:
+        for name in ("port", "workers", "max_batch_size", "max_queue", "max_body_bytes", "max_texts", "max_chars"):
+            _check_range("service", name, getattr(self, name), 1)
+        _check_range("service", "max_wait_ms", self.max_wait_ms, 0.0)
+        _check_range("service", "timeout_s", self.timeout_s, 0.001)
+        _check_range("service", "threads", self.threads, 0)

@@ -310,3 +310,16 @@ def resolve_model(ref: str, uri: str | None = None) -> Path:
         if (config.parent / "model.safetensors").exists():
             return config.parent
     raise TrackingError(f"{ref} does not contain a sentiment-rnn model folder")
+
+
+def version_of(ref: str, uri: str | None = None) -> tuple[str, str | None]:
+    """(name, version) that a `models:/` reference points at now; (run reference, None) for runs:/."""
+    if not ref.startswith("models:/"):
+        return ref, None
+    mlflow = _mlflow(uri)
+    client = mlflow.tracking.MlflowClient()
+    name, at, alias = ref[len("models:/"):].partition("@")
+    if at:
+        return name, str(client.get_model_version_by_alias(name, alias).version)
+    name, _, version = name.partition("/")
+    return name, version

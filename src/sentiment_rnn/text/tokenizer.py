@@ -63,18 +63,31 @@ class TextTokenizer:
         ids = self.encode([text])[0]
         return [self.backend.id_to_token(int(i)) for i in ids]
 
-    def _truncate(self, ids: np.ndarray) -> np.ndarray:
+    def encode_with_surface(self, text: str) -> tuple[np.ndarray, list[str]]:
+        """Ids as `encode` gives them, and the piece of the cleaned text each came from (an
+        out-of-vocabulary word shows as itself, not as <oov>)."""
+        encoding = self.backend.encode(text, add_special_tokens=False)
+        if not encoding.ids:
+            return np.array([OOV_ID], dtype=np.int64), [""]
+        kept = self._kept_positions(len(encoding.ids))
+        ids = np.asarray(encoding.ids, dtype=np.int64)[kept]
+        return ids, [text[encoding.offsets[i][0]:encoding.offsets[i][1]] for i in kept]
+
+    def _kept_positions(self, n: int) -> np.ndarray:
         limit = self.config.max_length
+        if n <= limit:
+            return np.arange(n)
+        if self.config.truncation == "head":
+            return np.arange(limit)
+        if self.config.truncation == "tail":
+            return np.arange(n - limit, n)
+        head = int(round(limit * self.config.head_fraction))
+        return np.concatenate([np.arange(head), np.arange(n - (limit - head), n)])
+
+    def _truncate(self, ids: np.ndarray) -> np.ndarray:
         if len(ids) == 0:
             return np.array([OOV_ID], dtype=np.int64)
-        if len(ids) <= limit:
-            return ids
-        if self.config.truncation == "head":
-            return ids[:limit]
-        if self.config.truncation == "tail":
-            return ids[-limit:]
-        head = int(round(limit * self.config.head_fraction))
-        return np.concatenate([ids[:head], ids[len(ids) - (limit - head):]])
+        return ids[self._kept_positions(len(ids))]
 
     def save(self, path: Path) -> None:
         from ..io import atomic_write_text

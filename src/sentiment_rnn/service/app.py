@@ -1,0 +1,215 @@
+"""The FastAPI app: predictions and explanations over HTTP, health, metrics, and the web page.
+
+Status codes (never a 500 for anything a client sends):
+  400 body is not valid UTF-8 · 413 body larger than `max_body_bytes` · 422 malformed JSON, wrong
+  types, an empty list, more than `max_texts` texts or a text longer than `max_chars` characters ·
+  503 queue full (with Retry-After) or model not ready · 504 the request's time limit passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import time
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from ..classifier import SentimentClassifier
+from ..config import ServiceConfig
+from ..explain import explain
+from .batcher import MicroBatcher, QueueFull
+from .metrics import ServiceMetrics
+
+
+def request_models(config: ServiceConfig) -> tuple[type[BaseModel], type[BaseModel]]:
+    """Request bodies with this service's limits, so the OpenAPI schema states exactly what is accepted."""
+    text = Annotated[str, Field(max_length=config.max_chars)]
+    strict = ConfigDict(extra="forbid", strict=True)
+    predict = create_model("PredictRequest", __config__=strict,
+                           texts=(list[text], Field(min_length=1, max_length=config.max_texts,
+                                                    description="reviews to classify")))
+    explain_ = create_model("ExplainRequest", __config__=strict, text=(text, Field(description="one review")))
+    return predict, explain_
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str | None
+    digest: str
+
+
+class Prediction(BaseModel):
+    label: str
+    score: float = Field(description="probability of the predicted label")
+    probabilities: dict[str, float]
+
+
+class PredictResponse(BaseModel):
+    model: ModelInfo
+    results: list[Prediction]
+
+
+class TokenContribution(BaseModel):
+    token: str
+    contributions: dict[str, float] = Field(description="drop in each class's probability without this token")
+
+
+class ExplainResponse(Prediction):
+    model: ModelInfo
+    method: str
+    tokens: list[TokenContribution]
+
+
+class ErrorResponse(BaseModel):
+    detail: Any
+
+
+ERRORS = {status: {"model": ErrorResponse, "description": text} for status, text in {
+    400: "body is not valid UTF-8", 413: "body too large", 422: "malformed JSON, wrong types, or limits exceeded",
+    503: "queue full (see Retry-After) or model not ready", 504: "request timed out"}.items()}
+
+
+def model_info(folder: Path, name: str | None = None, version: str | None = None) -> dict[str, Any]:
+    digest = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()[:16]
+    return {"name": name or folder.resolve().name, "version": version, "digest": digest}
+
+
+def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info: dict[str, Any] | None = None) -> FastAPI:
+    config = config or ServiceConfig()
+    if config.threads:
+        import torch
+
+        torch.set_num_threads(config.threads)
+    model_dir = Path(model_dir)
+    clf = SentimentClassifier.load(model_dir)
+    info = info or model_info(model_dir)
+    metrics = ServiceMetrics()
+    batcher = MicroBatcher(clf.predict_proba, config.max_batch_size, config.max_wait_ms, config.max_queue,
+                           on_batch=metrics.batch_size.observe)
+    state = {"ready": False}
+    PredictRequest, ExplainRequest = request_models(config)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        batcher.start()
+        await batcher.submit(["warm up the model before taking traffic"])
+        state["ready"] = True
+        yield
+        state["ready"] = False
+        await batcher.stop()
+
+    app = FastAPI(title="sentiment-rnn", version=_version(), lifespan=lifespan,
+                  description="Sentiment predictions and explanations from a recurrent classifier.\n\n" + __doc__)
+    app.state.classifier = clf
+    app.state.batcher = batcher
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next):
+        started = time.perf_counter()
+        route = request.url.path if request.url.path in metrics.routes else "other"
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > config.max_body_bytes:
+            response = JSONResponse({"detail": f"body of {declared} bytes is over the {config.max_body_bytes}-byte limit"},
+                                    status_code=413)
+        else:
+            try:
+                response = await call_next(request)
+            except Exception:  # a bug of ours must still not look like a client's fault nor leak a traceback
+                response = JSONResponse({"detail": "internal error"}, status_code=500)
+        metrics.observe_request(route, response.status_code, time.perf_counter() - started)
+        metrics.queue_depth.set(batcher.pending_texts)
+        return response
+
+    async def read_body(request: Request, model: type[BaseModel]) -> BaseModel:
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > config.max_body_bytes:
+                raise HTTPException(413, f"body is over the {config.max_body_bytes}-byte limit")
+            chunks.append(chunk)
+        try:
+            text = b"".join(chunks).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise HTTPException(400, f"body is not valid UTF-8 (invalid byte at offset {exc.start})") from None
+        try:
+            return model.model_validate_json(text)
+        except ValidationError as exc:
+            raise HTTPException(422, exc.errors(include_url=False, include_input=False)) from None
+
+    async def with_timeout(awaitable):
+        try:
+            return await asyncio.wait_for(awaitable, config.timeout_s)
+        except TimeoutError:
+            raise HTTPException(504, f"no answer within {config.timeout_s} s") from None
+        except QueueFull:
+            raise HTTPException(503, "the prediction queue is full; retry shortly", headers={"Retry-After": "1"}) from None
+
+    body_doc = lambda model: {"requestBody": {"required": True, "content": {  # noqa: E731
+        "application/json": {"schema": model.model_json_schema()}}}}
+
+    @app.post("/v1/predict", response_model=PredictResponse, responses=ERRORS, openapi_extra=body_doc(PredictRequest),
+              summary="Classify one or more texts (coalesced with concurrent requests)")
+    async def predict(request: Request) -> PredictResponse:
+        body = await read_body(request, PredictRequest)
+        if not state["ready"]:
+            raise HTTPException(503, "model is not ready", headers={"Retry-After": "1"})
+        proba = await with_timeout(batcher.submit(body.texts))
+        results = []
+        for row in proba:
+            best = int(row.argmax())
+            results.append(Prediction(label=clf.classes_[best], score=float(row[best]),
+                                      probabilities={c: float(p) for c, p in zip(clf.classes_, row)}))
+        return PredictResponse(model=ModelInfo(**info), results=results)
+
+    @app.post("/v1/explain", response_model=ExplainResponse, responses=ERRORS, openapi_extra=body_doc(ExplainRequest),
+              summary="Classify one text and give each token's contribution (occlusion)")
+    async def explain_text(request: Request) -> ExplainResponse:
+        body = await read_body(request, ExplainRequest)
+        if not state["ready"]:
+            raise HTTPException(503, "model is not ready", headers={"Retry-After": "1"})
+        result = await with_timeout(batcher.run_exclusive(explain, clf, body.text))
+        return ExplainResponse(model=ModelInfo(**info), **result)
+
+    @app.get("/healthz", summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="The model is loaded and warmed", responses={503: {"model": ErrorResponse}})
+    async def readyz():
+        if not state["ready"]:
+            return JSONResponse({"detail": "warming up"}, status_code=503)
+        return {"status": "ready", "model": info}
+
+    @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def prometheus() -> Response:
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page() -> HTMLResponse:
+        return HTMLResponse(resources.files(__package__).joinpath("static/index.html").read_text(encoding="utf-8"))
+
+    return app
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+ENV_KEY = "SENTIMENT_RNN_SERVICE"
+
+
+def app_from_env() -> FastAPI:
+    """Factory for uvicorn workers: the parent process passes model folder and settings as JSON."""
+    settings = json.loads(os.environ[ENV_KEY])
+    return create_app(settings["model_dir"], ServiceConfig(**settings["config"]), settings["info"])

@@ -1,0 +1,88 @@
+"""The real server as users run it: schemathesis over its OpenAPI schema, SIGTERM, and the web page
+in a real browser (Debian's Chromium driven by Playwright)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, start_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def test_schemathesis_all_checks_against_the_real_server(live_server, tmp_path):
+    """Every generated request (valid and invalid) gets a documented, conforming answer, never a 5xx."""
+    schemathesis = Path(sys.executable).with_name("schemathesis")
+    result = subprocess.run([str(schemathesis), "--config-file", str(Path(__file__).with_name("schemathesis.toml")),
+                             "run", live_server + "/openapi.json", "--checks", "all", "--max-examples", "30",
+                             "--seed", "1"], capture_output=True, text=True, timeout=600)
+    (tmp_path / "schemathesis.log").write_text(result.stdout + result.stderr)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "No issues found" in result.stdout
+
+
+def test_sigterm_finishes_in_flight_requests_then_exits(_trained_model_dir):
+    proc, url = start_server(_trained_model_dir)
+    results = []
+
+    def request():
+        body = json.dumps({"texts": ["a great film"] * 100}).encode()  # 4 x 100 fits the 512-text queue
+        req = urllib.request.Request(url + "/v1/predict", body, {"content-type": "application/json"})
+        try:
+            results.append(urllib.request.urlopen(req, timeout=30).status)
+        except Exception as exc:  # noqa: BLE001
+            results.append(repr(exc))
+
+    threads = [threading.Thread(target=request) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    for t in threads:
+        t.join()
+    # uvicorn shuts down gracefully, then re-raises the signal: exit status is "terminated by SIGTERM".
+    assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
+    assert results == [200] * 4  # every request in flight was answered before exit
+
+
+@pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"), reason="needs Debian's chromium")
+def test_web_page_in_a_real_browser(live_server):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone's width
+        page.goto(live_server + "/")
+        review = page.get_by_label("Review", exact=True)
+        assert "The movie was quite slow" in review.input_value()
+        review.fill("wonderful acting and a great story . it was great")
+        page.get_by_role("button", name="Analyze").click()
+        page.wait_for_selector("#verdict")
+        assert page.locator("#verdict").inner_text().startswith("positive")
+        assert page.locator("#words span.drives-positive").count() >= 1
+        page.screenshot(path=str(ARTIFACTS / "web-page-one-review.png"), full_page=True)
+
+        page.get_by_label("Many reviews, one per line", exact=True).check()
+        page.get_by_label("Reviews, one per line", exact=True).fill("a great film . it was superb\nan awful film . it was boring")
+        page.keyboard.press("Control+Enter")  # keyboard works as well as the button
+        page.wait_for_selector("#batch")
+        rows = page.locator("#batch tbody tr")
+        assert rows.count() == 2
+        assert rows.nth(1).locator("td").nth(2).inner_text() == "negative"
+        page.screenshot(path=str(ARTIFACTS / "web-page-many-reviews.png"), full_page=True)
+        browser.close()
