@@ -18,9 +18,10 @@ def test_fit_returns_self_and_learns(tiny_data):
     assert clf.classes_ == ["negative", "positive"]
     held_out, held_labels = tiny_reviews(20, seed=99)
     assert clf.score(held_out, held_labels) >= 0.9
-    proba = clf.predict_proba(["a great and wonderful film", "an awful boring mess"])
+    examples = ["a great film . it was superb", "an awful film . it was boring"]
+    proba = clf.predict_proba(examples)
     assert proba.shape == (2, 2) and np.allclose(proba.sum(axis=1), 1.0)
-    assert list(clf.predict(["a great and wonderful film", "an awful boring mess"])) == ["positive", "negative"]
+    assert list(clf.predict(examples)) == ["positive", "negative"]
 
 
 def test_multiclass_and_numeric_class_order():

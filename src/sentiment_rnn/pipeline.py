@@ -104,6 +104,8 @@ def _log_run(tracker, config, clf, out, raw, cleaned, cleaned_file, reused, trai
         proba = clf.predict_proba(val_part.texts)
         report = classification_report(val_part.labels, proba, clf.classes_)
         tracker.log_dict(report, "reports/classification_report_validation.json")
+        tracker.log_metrics({"validation_accuracy": report["accuracy"], "validation_roc_auc": report["roc_auc"],
+                             "validation_macro_f1": report["macro_f1"]})
         tracker.log_figure(plots.confusion_matrix(report["confusion_matrix"]["matrix"], clf.classes_),
                            "plots/confusion_matrix_validation.png")
         if len(clf.classes_) == 2 and report["roc_auc"] is not None:

@@ -161,9 +161,14 @@ class Tracker(Callback):
         from mlflow.types import ColSpec, Schema
 
         class CountedDataset(MetaDataset):
+            """MetaDataset (digest only, no data) that also records its row count as the profile."""
+
             @property
             def profile(self):
                 return {"num_rows": rows}
+
+            def to_dict(self):
+                return {**super().to_dict(), "profile": json.dumps(self.profile)}
 
         if source.startswith(("http://", "https://")):
             dataset_source = HTTPDatasetSource(source)
