@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cold-loads", type=int, default=5)
     args = parser.parse_args()
+    args.archive = str(Path(args.archive).resolve())  # the trainings run in a scratch directory
 
     work = Path(tempfile.mkdtemp(prefix="tracking-bench-"))
     uri = f"sqlite:///{work / 'mlflow.db'}"

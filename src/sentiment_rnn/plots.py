@@ -66,10 +66,10 @@ def confusion_matrix(matrix: list[list[int]], labels: list[str]):
 
 
 def roc_curve(targets: np.ndarray, scores: np.ndarray, auc: float | None):
-    from sklearn.metrics import roc_curve as sk_roc
+    from .training.metrics import roc_points
 
     plt = _pyplot()
-    fpr, tpr, _ = sk_roc(targets, scores)
+    fpr, tpr = roc_points(targets, scores)
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     ax.plot(fpr, tpr, label=f"AUC {auc:.4f}" if auc is not None else None)
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--")

@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -91,6 +92,11 @@ class Tracker(Callback):
         self.mlflow.set_experiment(experiment)
         self.run = None
         self._pending: list[StepRecord] = []
+        # What the end of the run needs (plots, the pyfunc flavour) is imported while training
+        # runs, instead of after it: torch releases the GIL in its kernels, so this overlaps.
+        import threading
+
+        threading.Thread(target=_preload_end_of_run_modules, daemon=True).start()
 
     # ---- run lifecycle ----
 
@@ -131,8 +137,6 @@ class Tracker(Callback):
         from mlflow.entities import Metric
 
         client = self.mlflow.tracking.MlflowClient()
-        import time
-
         now = int(time.time() * 1000)
         metrics = [Metric(name, float(getattr(r, attr)), now, r.step) for r in self._pending
                    for name, attr in (("step_loss", "loss"), ("grad_norm", "grad_norm"))]
@@ -219,6 +223,22 @@ class Tracker(Callback):
         if self.register:
             result["registered_version"] = info.registered_model_version
         return result
+
+
+def _preload_end_of_run_modules() -> None:
+    import importlib
+
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only, as plots.py does
+    except ImportError:
+        return
+    for name in ("matplotlib.pyplot", "mlflow.pyfunc", "mlflow.models", "pandas"):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a failed preload only means the import happens later
+            pass
 
 
 def pinned_requirements() -> list[str]:
