@@ -120,7 +120,7 @@ def test_evaluate_on_user_file_with_unknown_label(trained, tmp_path):
 
 
 def test_help_has_examples():
-    for command in ("train", "evaluate", "predict"):
+    for command in ("train", "evaluate", "predict", "serve", "models", "data"):
         result = run(command, "--help")
         assert result.returncode == 0 and "examples:" in result.stdout
 

@@ -30,6 +30,22 @@ EXAMPLES = {
   sentiment-rnn predict models/default --json "A wonderful film."
   sentiment-rnn predict models/default --input reviews.csv --output scored.jsonl
   cat reviews.txt | sentiment-rnn predict models/default --input - --output scored.csv
+  sentiment-rnn predict models:/imdb@champion --tracking-uri http://127.0.0.1:5000 --json "A wonderful film."
+""",
+    "serve": """examples:
+  sentiment-rnn serve models/default --host 127.0.0.1 --port 8000
+  sentiment-rnn serve models:/imdb@champion --tracking-uri http://127.0.0.1:5000 --port 8000 --workers 2
+  curl -s localhost:8000/v1/predict -H 'content-type: application/json' -d '{"texts": ["A wonderful film."]}'
+""",
+    "models": """examples:
+  sentiment-rnn models list --tracking-uri sqlite:///mlflow.db
+  sentiment-rnn models list --tracking-uri http://127.0.0.1:5000 --json
+  sentiment-rnn models alias imdb 3 champion --tracking-uri http://127.0.0.1:5000
+""",
+    "data": """examples:
+  sentiment-rnn data prepare --archive ../shared/data/aclImdb_v1.tar.gz          # build or reuse the cleaned set
+  sentiment-rnn data prepare --archive aclImdb_v1.tar.gz --config configs/seed.toml --json
+  sentiment-rnn data info
 """,
 }
 
