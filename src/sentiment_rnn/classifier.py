@@ -106,6 +106,8 @@ class SentimentClassifier:
             val_data = Encoded(self.tokenizer_.encode(clean(val_texts)),
                                self._targets([str(v) for v in val_labels], "validation labels"), self._pad_to)
         self.network_ = SentimentNet(self.model, self.tokenizer_.vocab_size, len(classes))
+        if world_size > 1:
+            torch.manual_seed(cfg.seed + rank)  # same initial weights on every rank, different dropout
         trainer = Trainer(cfg, callbacks, Path(checkpoint_dir) if checkpoint_dir else None, rank, world_size)
         self.history_ = trainer.fit(self.network_, train_data, val_data, resume=resume)
         self.network_.eval()

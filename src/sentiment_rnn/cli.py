@@ -215,15 +215,24 @@ def cmd_train(args) -> int:
     config = ExperimentConfig.load(args.config, overrides)
     if args.no_track and (args.tracking_uri or args.register):
         return _usage_error("--no-track cannot be combined with --tracking-uri or --register")
+    from .training import distributed
+
+    context = distributed.setup()  # torchrun: one process per rank; otherwise a no-op
     tracker = None
-    if not args.no_track:
+    if not args.no_track and context.is_main:
         from .tracking import Tracker
 
         tracker = Tracker(args.tracking_uri, args.experiment, args.register, config.training.log_every_steps)
-    progress = None if args.quiet else TrainingProgress()
-    download = None if args.quiet else DownloadProgress()
-    clf, summary = train(config, args.out, callbacks=[progress] if progress else [], resume=args.resume,
-                         progress=download, tracker=tracker, evaluate_test=args.evaluate_test)
+    progress = None if args.quiet or not context.is_main else TrainingProgress()
+    download = None if args.quiet or not context.is_main else DownloadProgress()
+    try:
+        clf, summary = train(config, args.out, callbacks=[progress] if progress else [], resume=args.resume,
+                             progress=download, tracker=tracker, evaluate_test=args.evaluate_test,
+                             rank=context.rank, world_size=context.world_size)
+    finally:
+        distributed.teardown(context)
+    if not context.is_main:
+        return 0
     print(f"saved model to {args.out}: best epoch {summary.get('best_epoch', 0) + 1}, "
           f"val accuracy {summary.get('val_accuracy') or float('nan'):.4f}, {summary['train_seconds']:.0f} s")
     if "test_accuracy" in summary:

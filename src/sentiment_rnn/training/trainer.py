@@ -116,8 +116,7 @@ class Trainer:
     def fit(self, model: torch.nn.Module, train: Encoded, val: Encoded | None, resume: bool = False) -> History:
         cfg = self.config
         train_lengths = train.lengths
-        steps_per_epoch = len(bucketed_batches(train_lengths, cfg.batch_size, cfg.bucket_batches, cfg.seed,
-                                               self.rank, self.world_size))
+        steps_per_epoch = len(self._batches(train_lengths, cfg.seed))
         total_steps = steps_per_epoch * cfg.epochs
         optimizer = make_optimizer(model, cfg)
         history, start_epoch, best_score, best_state, stale = History(), 0, None, None, 0
@@ -164,12 +163,18 @@ class Trainer:
             cb.on_train_end(history)
         return history
 
+    def _batches(self, lengths: np.ndarray, seed: int) -> list[np.ndarray]:
+        """This rank's batches. `batch_size` is the global batch: each of N ranks takes 1/N of it,
+        so N processes make the same number of updates of the same size as one process."""
+        per_rank = max(1, self.config.batch_size // self.world_size)
+        return bucketed_batches(lengths, per_rank, self.config.bucket_batches * self.world_size, seed,
+                                self.rank, self.world_size)
+
     def _run_epoch(self, model, optimizer, train: Encoded, val: Encoded | None, epoch: int,
                    steps_per_epoch: int, total_steps: int, history: History) -> EpochRecord:
         cfg = self.config
         model.train()
-        batches = bucketed_batches(train.lengths, cfg.batch_size, cfg.bucket_batches, cfg.seed + epoch,
-                                   self.rank, self.world_size)
+        batches = self._batches(train.lengths, cfg.seed + epoch)
         targets_all = torch.from_numpy(train.targets)
         started = time.perf_counter()
         loss_sum, correct, seen = 0.0, 0, 0
@@ -229,12 +234,17 @@ def _monitor_score(record: EpochRecord, monitor: str) -> float | None:
 
 
 def _average_gradients(params, world_size: int) -> None:
+    """One all-reduce over all gradients flattened together (one message, not one per tensor)."""
     import torch.distributed as dist
 
-    for p in params:
-        if p.grad is not None:
-            dist.all_reduce(p.grad)
-            p.grad /= world_size
+    grads = [p.grad for p in params if p.grad is not None]
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= world_size
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset:offset + g.numel()].view_as(g))
+        offset += g.numel()
 
 
 def _all_reduce_sum(values: list[float], world_size: int) -> list[float]:
