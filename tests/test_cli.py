@@ -132,3 +132,13 @@ def test_failed_output_write_leaves_no_partial_file(trained, tmp_path):
     result = run("predict", str(out), "--input", str(source), "--output", str(tmp_path / "o.jsonl"))
     assert result.returncode == 1 and "in.jsonl, line 2: text is not a string (int)" in result.stderr
     assert not (tmp_path / "o.jsonl").exists() and not list(tmp_path.glob(".o.jsonl*"))
+
+
+def test_rows_dropped_on_purpose_are_reported(tmp_path):
+    path = tmp_path / "d.csv"
+    rows = [f"great film {i},positive" for i in range(6)] + [f"awful film {i},negative" for i in range(6)]
+    path.write_text("review,sentiment\n" + "\n".join(rows) + "\n,negative\n   ,positive\n")
+    result = run("train", "--train-file", str(path), "--out", str(tmp_path / "m"), "--no-track", "--quiet",
+                 "--epochs", "1", "--set", "data.skip_empty=true", *TINY)
+    assert result.returncode == 0, result.stderr
+    assert "dropped 2 row(s) on purpose (empty text" in result.stdout

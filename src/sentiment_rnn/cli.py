@@ -233,6 +233,8 @@ def cmd_train(args) -> int:
         distributed.teardown(context)
     if not context.is_main:
         return 0
+    for reason, count in summary.get("dropped", {}).items():
+        print(f"dropped {count} row(s) on purpose ({reason.replace('_', ' ')}; data.skip_empty = true)")
     print(f"saved model to {args.out}: best epoch {summary.get('best_epoch', 0) + 1}, "
           f"val accuracy {summary.get('val_accuracy') or float('nan'):.4f}, {summary['train_seconds']:.0f} s")
     if "test_accuracy" in summary:

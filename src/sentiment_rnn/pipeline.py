@@ -66,7 +66,8 @@ def _train(config, out, callbacks, resume, progress, rank, world_size, tracker, 
             callbacks=[*(callbacks or []), *([tracker] if tracker is not None else [])],
             checkpoint_dir=out / "checkpoints", resume=resume, data_info=data_info,
             rank=rank, world_size=world_size, texts_are_clean=True)
-    summary = {"train_seconds": round(time.perf_counter() - started, 2), **_best_epoch_summary(clf)}
+    summary = {"train_seconds": round(time.perf_counter() - started, 2), "dropped": dict(raw.dropped),
+               **_best_epoch_summary(clf)}
     test_report = None
     if evaluate_test and rank == 0:
         test_report = evaluate(clf, load_reviews(config.data, "test", limit=None, seed=config.training.seed))
