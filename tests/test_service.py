@@ -140,12 +140,18 @@ def test_batcher_rejects_when_the_queue_is_full():
     asyncio.run(scenario())
 
 
+def hold_predictions(app, seconds: float) -> threading.Event:
+    """Make the app's model wait (up to `seconds`) until the returned event is set."""
+    release = threading.Event()
+    original = app.state.batcher.predict
+    app.state.batcher.predict = lambda texts: (release.wait(seconds), original(texts))[1]
+    return release
+
+
 def test_full_queue_answers_503_with_retry_after(_trained_model_dir):
     app = create_app(_trained_model_dir, ServiceConfig(max_queue=1))
     with TestClient(app) as c:
-        release = threading.Event()
-        original = app.state.batcher.predict
-        app.state.batcher.predict = lambda texts: (release.wait(5), original(texts))[1]
+        release = hold_predictions(app, 5)
         first = threading.Thread(target=lambda: c.post("/v1/predict", json={"texts": ["occupies the queue"]}))
         first.start()
         import time
@@ -161,9 +167,7 @@ def test_full_queue_answers_503_with_retry_after(_trained_model_dir):
 def test_timeout_answers_504(_trained_model_dir):
     app = create_app(_trained_model_dir, ServiceConfig(timeout_s=0.2))
     with TestClient(app) as c:
-        release = threading.Event()
-        original = app.state.batcher.predict
-        app.state.batcher.predict = lambda texts: (release.wait(2), original(texts))[1]
+        release = hold_predictions(app, 2)
         response = c.post("/v1/predict", json={"texts": ["slow"]})
         release.set()
         assert response.status_code == 504

@@ -113,7 +113,8 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
 
     app.add_middleware(ObserveAndLimit, metrics=metrics, batcher=batcher, max_body_bytes=config.max_body_bytes)
 
-    async def read_body(request: Request, model: type[BaseModel]) -> BaseModel:
+    async def accept(request: Request, model: type[BaseModel]) -> BaseModel:
+        """The request body, read within the size limit, decoded, validated; and the model ready."""
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
@@ -125,9 +126,12 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
         except UnicodeDecodeError as exc:
             raise HTTPException(400, f"body is not valid UTF-8 (invalid byte at offset {exc.start})") from None
         try:
-            return model.model_validate_json(text)
+            body = model.model_validate_json(text)
         except ValidationError as exc:
             raise HTTPException(422, exc.errors(include_url=False, include_input=False)) from None
+        if not state["ready"]:
+            raise HTTPException(503, "model is not ready", headers={"Retry-After": "1"})
+        return body
 
     async def with_timeout(awaitable):
         try:
@@ -143,9 +147,7 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
     @app.post("/v1/predict", response_model=PredictResponse, responses=ERRORS, openapi_extra=body_doc(PredictRequest),
               summary="Classify one or more texts (coalesced with concurrent requests)")
     async def predict(request: Request) -> PredictResponse:
-        body = await read_body(request, PredictRequest)
-        if not state["ready"]:
-            raise HTTPException(503, "model is not ready", headers={"Retry-After": "1"})
+        body = await accept(request, PredictRequest)
         proba = await with_timeout(batcher.submit(body.texts))
         results = []
         for row in proba:
@@ -157,9 +159,7 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
     @app.post("/v1/explain", response_model=ExplainResponse, responses=ERRORS, openapi_extra=body_doc(ExplainRequest),
               summary="Classify one text and give each token's contribution (occlusion)")
     async def explain_text(request: Request) -> ExplainResponse:
-        body = await read_body(request, ExplainRequest)
-        if not state["ready"]:
-            raise HTTPException(503, "model is not ready", headers={"Retry-After": "1"})
+        body = await accept(request, ExplainRequest)
         result = await with_timeout(batcher.run_exclusive(explain, clf, body.text))
         return ExplainResponse(model=ModelInfo(**info), **result)
 
