@@ -64,6 +64,7 @@ def test_datasets_are_inputs_with_digests(tracked):
     raw_tags = {t.key: t.value for t in by_context["raw"].tags}
     assert raw_tags["full_digest"] == config["data"]["digest"] and raw_tags["rows"] == "32"
     assert by_context["cleaned"].dataset.digest == config["data"]["cleaned_digest"][:36]
+    assert by_context["training"].dataset.digest == config["data"]["tokenized_digest"][:36]
     assert json.loads(by_context["raw"].dataset.profile) == {"num_rows": 32}
 
 

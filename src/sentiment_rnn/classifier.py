@@ -44,6 +44,16 @@ def _section(name: str, value: Any, cls: type) -> Any:
     raise ConfigError(f"{name} must be a {cls.__name__} or a dict, got {type(value).__name__}")
 
 
+def _sequences_digest(sequences: list[np.ndarray]) -> str:
+    """Content digest of the token ids the model was trained on (the tokenized dataset)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for ids in sequences:
+        digest.update(ids.astype("<i8").tobytes() + b"\n")
+    return digest.hexdigest()
+
+
 def _natural_order(labels: set[str]) -> list[str]:
     """Numeric labels in numeric order ("2" before "10"), others alphabetically."""
     if all(label.lstrip("-").isdigit() for label in labels):
@@ -112,7 +122,7 @@ class SentimentClassifier:
         self.history_ = trainer.fit(self.network_, train_data, val_data, resume=resume)
         self.network_.eval()
         self.data_info_ = {"n_train": len(train_data.targets), "n_validation": len(val_data.targets) if val_data else 0,
-                           **(data_info or {})}
+                           "tokenized_digest": _sequences_digest(train_data.sequences), **(data_info or {})}
         return self
 
     @property

@@ -82,8 +82,6 @@ def _train(config, out, callbacks, resume, progress, rank, world_size, tracker, 
 
 def _log_run(tracker, config, clf, out, raw, cleaned, cleaned_file, reused, train_part, val_part, test_report):
     """Datasets with digests, plots, reports and the model, on the tracker's run."""
-    import hashlib
-
     import numpy as np
 
     from . import plots
@@ -91,11 +89,8 @@ def _log_run(tracker, config, clf, out, raw, cleaned, cleaned_file, reused, trai
     location = config.data.train_file or str(resolve_archive(config.data.archive))
     tracker.log_dataset(f"raw ({raw.source})", raw.digest, location, len(raw), "raw")
     tracker.log_dataset("cleaned", cleaned.digest, str(cleaned_file), len(cleaned), "cleaned")
-    token_digest = hashlib.sha256()
-    for ids in clf.tokenizer_.encode(train_part.texts):
-        token_digest.update(ids.astype("<i8").tobytes() + b"\n")
-    tracker.log_dataset("tokenized", token_digest.hexdigest(), str(out / "tokenizer.json"), len(train_part),
-                        "training", columns={"token_ids": "string", "label": "string"})
+    tracker.log_dataset("tokenized", clf.data_info_["tokenized_digest"], str(out / "tokenizer.json"),
+                        len(train_part), "training", columns={"token_ids": "string", "label": "string"})
     tracker.log_dict({"cleaned_dataset_reused": reused, "cleaned_file": str(cleaned_file)}, "data/lineage.json")
 
     history = clf.history_.to_dict()
