@@ -200,19 +200,28 @@ def _usage_error(message: str) -> int:
     return 2
 
 
+# Shortcut flags and the setting each one sets (the flag wins over --config, like --set).
+FLAG_SETTINGS = (("archive", "data.archive"), ("train_file", "data.train_file"), ("limit", "data.limit"),
+                 ("epochs", "training.epochs"), ("seed", "training.seed"), ("threads", "training.threads"))
+
+
+def _overrides(args) -> list[str]:
+    """`--set` values, then the shortcut flags this command has, as SECTION.KEY=VALUE."""
+    overrides = list(args.overrides)
+    for flag, setting in FLAG_SETTINGS:
+        value = getattr(args, flag, None)
+        if value is not None:
+            overrides.append(f"{setting}={json.dumps(value)}")
+    return overrides
+
+
 # ---- train ------------------------------------------------------------------------------------
 
 def cmd_train(args) -> int:
     from .config import ExperimentConfig
     from .pipeline import train
 
-    overrides = list(args.overrides)
-    for flag, setting in (("archive", "data.archive"), ("train_file", "data.train_file"), ("limit", "data.limit"),
-                          ("epochs", "training.epochs"), ("seed", "training.seed"), ("threads", "training.threads")):
-        value = getattr(args, flag)
-        if value is not None:
-            overrides.append(f"{setting}={json.dumps(value)}")
-    config = ExperimentConfig.load(args.config, overrides)
+    config = ExperimentConfig.load(args.config, _overrides(args))
     if args.no_track and (args.tracking_uri or args.register):
         return _usage_error("--no-track cannot be combined with --tracking-uri or --register")
     from .training import distributed
@@ -428,11 +437,7 @@ def cmd_data(args) -> int:
     from .config import ExperimentConfig
     from .pipeline import load_reviews
 
-    overrides = list(args.overrides)
-    for flag, setting in (("archive", "data.archive"), ("train_file", "data.train_file"), ("limit", "data.limit")):
-        if getattr(args, flag) is not None:
-            overrides.append(f"{setting}={json.dumps(getattr(args, flag))}")
-    config = ExperimentConfig.load(args.config, overrides)
+    config = ExperimentConfig.load(args.config, _overrides(args))
     raw = load_reviews(config.data, "train", config.data.train_file, config.data.limit, config.training.seed)
     cleaned, path, reused = prepare_cleaned(raw, config.text)
     result = {"raw_digest": raw.digest, "cleaned_digest": cleaned.digest, "rows": len(cleaned), "file": str(path),

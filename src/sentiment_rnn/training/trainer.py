@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +55,13 @@ class History:
     def to_dict(self) -> dict[str, Any]:
         return {"epochs": [asdict(e) for e in self.epochs], "best_epoch": self.best_epoch,
                 "stopped_early": self.stopped_early,
-                "steps": {name: [getattr(s, name) for s in self.steps]
-                          for name in ("step", "loss", "grad_norm", "learning_rate")}}
+                "steps": {f.name: [getattr(s, f.name) for s in self.steps] for f in fields(StepRecord)}}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> History:
+        columns = raw["steps"]
+        steps = [StepRecord(*row) for row in zip(*(columns[f.name] for f in fields(StepRecord)))]
+        return cls([EpochRecord(**e) for e in raw["epochs"]], steps, raw["best_epoch"], raw["stopped_early"])
 
 
 class Callback:
@@ -126,7 +131,7 @@ class Trainer:
             saved = checkpoint.load_checkpoint(last_dir, model, optimizer)
             if saved is not None:
                 start_epoch = saved["epoch"] + 1
-                history = _history_from_dict(saved["history"])
+                history = History.from_dict(saved["history"])
                 best_score, stale = saved["best_score"], saved["stale"]
                 best_path = self.checkpoint_dir / "best" / "model.safetensors"
                 best_state = checkpoint.load_weights(best_path) if best_path.exists() else None
@@ -153,7 +158,7 @@ class Trainer:
                 history.stopped_early = True
             if last_dir is not None and self.rank == 0:
                 checkpoint.save_checkpoint(last_dir, model, optimizer, {
-                    "epoch": epoch, "history": history.to_dict() | {"step_records": [asdict(s) for s in history.steps]},
+                    "epoch": epoch, "history": history.to_dict(),
                     "best_score": best_score, "stale": stale})
             for cb in self.callbacks:
                 cb.on_epoch_end(record)
@@ -255,9 +260,3 @@ def _all_reduce_sum(values: list[float], world_size: int) -> list[float]:
     tensor = torch.tensor(values, dtype=torch.float64)
     dist.all_reduce(tensor)
     return tensor.tolist()
-
-
-def _history_from_dict(raw: dict[str, Any]) -> History:
-    return History(epochs=[EpochRecord(**e) for e in raw["epochs"]],
-                   steps=[StepRecord(**s) for s in raw.get("step_records", [])],
-                   best_epoch=raw["best_epoch"], stopped_early=raw["stopped_early"])
