@@ -61,14 +61,25 @@ def rss_mib(pid: int) -> tuple[float, float]:
 async def load(url: str, texts: list[str], clients: int, requests: int, timeout: float = 30.0,
                on_progress=None) -> dict:
     """`clients` concurrent loops, each sending one single-review request at a time (aiohttp: a
-    lighter client than httpx, which matters when client and server share two cores)."""
-    latencies, statuses = [], {}
+    lighter client than httpx, which matters when client and server share two cores).
+
+    Each client first opens its connection with one request that is reported apart
+    (`first_request_*`): 32 connections opened in the same instant queue behind each other, which
+    is a cost of connecting, not of serving (a load balancer keeps its connections open)."""
+    latencies, statuses, first = [], {}, []
     counter = iter(range(requests))
     bodies = [json.dumps({"texts": [t]}).encode() for t in texts]
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(url, connector=connector, timeout=aiohttp.ClientTimeout(total=timeout),
                                      headers={"content-type": "application/json"}) as session:
         async def worker() -> None:
+            started = time.perf_counter()
+            try:
+                async with session.post("/v1/predict", data=bodies[0]) as response:
+                    await response.read()
+            except (asyncio.TimeoutError, aiohttp.ClientError):
+                pass
+            first.append(time.perf_counter() - started)
             for i in counter:
                 started = time.perf_counter()
                 try:
@@ -88,10 +99,12 @@ async def load(url: str, texts: list[str], clients: int, requests: int, timeout:
         await asyncio.gather(*(worker() for _ in range(clients)))
         seconds = time.perf_counter() - started
     ms = np.asarray(latencies) * 1000
+    first_ms = np.asarray(first) * 1000
     return {"clients": clients, "requests": requests, "seconds": round(seconds, 2),
             "requests_per_s": round(requests / seconds, 1), "p50_ms": round(float(np.percentile(ms, 50)), 1),
             "p90_ms": round(float(np.percentile(ms, 90)), 1), "p99_ms": round(float(np.percentile(ms, 99)), 1),
-            "max_ms": round(float(ms.max()), 1), "statuses": statuses,
+            "max_ms": round(float(ms.max()), 1), "first_request_p50_ms": round(float(np.percentile(first_ms, 50)), 1),
+            "first_request_max_ms": round(float(first_ms.max()), 1), "statuses": statuses,
             "errors": sum(v for k, v in statuses.items() if k != "200")}
 
 
@@ -101,20 +114,37 @@ def main() -> None:
     parser.add_argument("--archive", default=str(ROOT.parent / "shared" / "data" / "aclImdb_v1.tar.gz"))
     parser.add_argument("--requests", type=int, default=2000, help="per concurrency level")
     parser.add_argument("--soak", type=int, default=20000)
+    parser.add_argument("--serve-args", default="", help="extra `serve` options for every server, e.g. '--engine torch'")
+    parser.add_argument("--quick", action="store_true", help="only 32 clients with batching on and off")
     args = parser.parse_args()
+    serve_args = args.serve_args.split()
 
     from sentiment_rnn.data import load_imdb_split
 
     texts = load_imdb_split(args.archive, "test").texts[::5]  # 5,000 real reviews, both classes
     out: dict = {"levels": []}
 
-    proc, url = start(args.model)
+    proc, url = start(args.model, *serve_args)
     asyncio.run(load(url, texts, 8, 200))  # warm-up
-    for clients in (1, 8, 32, 64):
+    for clients in (32,) if args.quick else (1, 8, 32, 64):
         row = asyncio.run(load(url, texts, clients, args.requests if clients > 1 else args.requests // 4))
         row["server_rss_mib"] = round(rss_mib(proc.pid)[0])
         print(json.dumps({"batching": True, **row}), flush=True)
         out["levels"].append(row)
+
+    if args.quick:
+        proc.terminate()
+        proc.wait(timeout=60)
+        proc, url = start(args.model, "--max-batch-size", "1", *serve_args)
+        asyncio.run(load(url, texts, 8, 100))
+        off = asyncio.run(load(url, texts, 32, args.requests))
+        proc.terminate()
+        proc.wait(timeout=60)
+        on32 = out["levels"][0]
+        print("RESULT_JSON " + json.dumps({
+            "serve_args": args.serve_args, "on_32": on32, "off_32": off,
+            "throughput_ratio_batching_on_off_32": round(on32["requests_per_s"] / off["requests_per_s"], 2)}))
+        return
 
     samples = []
     soak = asyncio.run(load(url, texts, 32, args.soak, on_progress=lambda i: samples.append((i, rss_mib(proc.pid)[0]))))
@@ -127,7 +157,7 @@ def main() -> None:
     proc.terminate()
     proc.wait(timeout=60)
 
-    proc, url = start(args.model, "--max-batch-size", "1")
+    proc, url = start(args.model, "--max-batch-size", "1", *serve_args)
     asyncio.run(load(url, texts, 8, 100))
     off = asyncio.run(load(url, texts, 32, args.requests))
     print(json.dumps({"batching": False, **off}), flush=True)
@@ -135,7 +165,7 @@ def main() -> None:
     proc.terminate()
     proc.wait(timeout=60)
 
-    proc, url = start(args.model, "--max-queue", "16", "--timeout-s", "10")
+    proc, url = start(args.model, "--max-queue", "16", "--timeout-s", "10", *serve_args)
     overload = asyncio.run(load(url, texts, 128, 3000, timeout=15))
     recovery = asyncio.run(load(url, texts, 4, 100))
     print(json.dumps({"overload": overload, "recovery": recovery}), flush=True)

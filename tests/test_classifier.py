@@ -52,13 +52,14 @@ def test_model_folder_has_no_pickle(tiny_model_dir):
             assert b"\x80\x04\x95" not in path.read_bytes()[:64]  # no pickle protocol header
 
 
-def test_reload_in_fresh_process_is_bit_identical(tiny_model_dir):
+@pytest.mark.parametrize("engine", ["torch", "onnx"])
+def test_reload_in_fresh_process_is_bit_identical(tiny_model_dir, engine):
     texts = ["a great film", "dull and pointless . it was bad", "", "unseen words only"]
-    here = SentimentClassifier.load(tiny_model_dir).predict_proba(texts)
+    here = SentimentClassifier.load(tiny_model_dir, engine).predict_proba(texts)
     code = ("import json,sys; from sentiment_rnn import SentimentClassifier;"
-            "p = SentimentClassifier.load(sys.argv[1]).predict_proba(json.loads(sys.argv[2]));"
+            "p = SentimentClassifier.load(sys.argv[1], sys.argv[3]).predict_proba(json.loads(sys.argv[2]));"
             "print(json.dumps(p.tobytes().hex()))")
-    out = subprocess.run([sys.executable, "-c", code, str(tiny_model_dir), json.dumps(texts)],
+    out = subprocess.run([sys.executable, "-c", code, str(tiny_model_dir), json.dumps(texts), engine],
                          capture_output=True, text=True, check=True)
     assert bytes.fromhex(json.loads(out.stdout)) == here.tobytes()
 

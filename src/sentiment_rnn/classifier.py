@@ -116,6 +116,7 @@ class SentimentClassifier:
             val_data = Encoded(self.tokenizer_.encode(clean(val_texts)),
                                self._targets([str(v) for v in val_labels], "validation labels"), self._pad_to)
         self.network_ = SentimentNet(self.model, self.tokenizer_.vocab_size, len(classes))
+        self.engine_ = None
         if world_size > 1:
             torch.manual_seed(cfg.seed + rank)  # same initial weights on every rank, different dropout
         trainer = Trainer(cfg, callbacks, Path(checkpoint_dir) if checkpoint_dir else None, rank, world_size)
@@ -151,19 +152,31 @@ class SentimentClassifier:
                 raise DataError(f"text #{i} is {type(text).__name__}, not a string")
         return self.tokenizer_.encode(self.cleaner.many(texts))
 
-    @torch.inference_mode()
-    def predict_proba(self, texts: Sequence[str], batch_size: int = PREDICT_BATCH) -> np.ndarray:
-        """(n, n_classes) probabilities, columns in `classes_` order."""
-        sequences = self.encode(texts)
+    def use_engine(self, engine: str = "auto", threads: int = 0) -> SentimentClassifier:
+        """Run predictions on `engine` (torch | onnx | auto, see inference.py) with `threads` threads."""
+        from .inference import make_engine
+
+        self._check_fitted()
+        self.engine_ = make_engine(self.network_, engine, threads)
+        return self
+
+    def probabilities(self, sequences: list[np.ndarray], batch_size: int = PREDICT_BATCH) -> np.ndarray:
+        """(n, n_classes) probabilities for already-encoded token id sequences."""
+        self._check_fitted()
+        if getattr(self, "engine_", None) is None:
+            self.use_engine("torch")
         out = np.zeros((len(sequences), len(self.classes_)), dtype=np.float32)
         if not sequences:
             return out
-        self.network_.eval()
         lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
         for index in sorted_batches(lengths, batch_size):
             tokens, lens = collate(sequences, index, self._pad_to)
-            out[index] = self.network_.probabilities(self.network_(tokens, lens)).numpy()
+            out[index] = self.engine_(tokens.numpy(), lens.numpy())
         return out
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = PREDICT_BATCH) -> np.ndarray:
+        """(n, n_classes) probabilities, columns in `classes_` order."""
+        return self.probabilities(self.encode(texts), batch_size)
 
     def predict(self, texts: Sequence[str], batch_size: int = PREDICT_BATCH) -> np.ndarray:
         proba = self.predict_proba(texts, batch_size)
@@ -211,7 +224,8 @@ class SentimentClassifier:
         return folder
 
     @classmethod
-    def load(cls, path: str | Path) -> SentimentClassifier:
+    def load(cls, path: str | Path, engine: str = "auto", threads: int = 0) -> SentimentClassifier:
+        """Read a model folder; predictions run on `engine` with `threads` threads (see `use_engine`)."""
         from safetensors import SafetensorError
 
         from .training.checkpoint import load_weights
@@ -244,4 +258,4 @@ class SentimentClassifier:
         clf.history_ = None
         clf.data_info_ = raw.get("data", {})
         clf.config_ = raw
-        return clf
+        return clf.use_engine(engine, threads)

@@ -98,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, help="N reviews, class-balanced and seeded")
     evaluate.add_argument("--seed", type=int, default=42, help="seed for --limit")
     evaluate.add_argument("--batch-size", type=int, default=256)
+    _engine_arguments(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
     predict = command("predict", "Predict the sentiment of texts given inline, or of a file streamed in batches.")
@@ -108,12 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--output", help="write results here (.jsonl or .csv; default: stdout as JSON lines)")
     predict.add_argument("--text-column", default="review", help="text column of a CSV/JSONL/Parquet input")
     predict.add_argument("--batch-size", type=int, default=256)
+    _engine_arguments(predict)
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
 
     serve = command("serve", "Serve predictions, explanations and the web page over HTTP (FastAPI on uvicorn).")
     serve.add_argument("model", help=MODEL_HELP)
     serve.add_argument("--tracking-uri", help="MLflow store for runs:/ and models:/ references")
-    from .config import ServiceConfig
+    from .config import ENGINES, ServiceConfig
 
     defaults = ServiceConfig()
     for field_name, help_text in (
@@ -122,10 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
             ("max_wait_ms", "how long a batch waits for more requests"), ("max_queue", "texts waiting before 503"),
             ("max_body_bytes", "413 above this"), ("max_texts", "texts per request (422 above)"),
             ("max_chars", "characters per text (422 above)"), ("timeout_s", "per-request limit (504 after)"),
-            ("threads", "torch threads (0: default)")):
+            ("engine", ENGINE_HELP), ("threads", THREADS_HELP)):
         value = getattr(defaults, field_name)
         serve.add_argument("--" + field_name.replace("_", "-"), dest=field_name, type=type(value), default=value,
-                           help=f"{help_text + '; ' if help_text else ''}default {value}")
+                           help=f"{help_text + '; ' if help_text else ''}default {value}",
+                           choices=ENGINES if field_name == "engine" else None)
 
     models = command("models", "List registered models, or set an alias on a version.")
     models_commands = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
@@ -150,6 +153,17 @@ def build_parser() -> argparse.ArgumentParser:
     info = data_commands.add_parser("info", help="what the dataset cache holds")
     info.add_argument("--json", action="store_true")
     return parser
+
+
+ENGINE_HELP = "inference engine: torch, onnx (ONNX Runtime), or auto (onnx when installed)"
+THREADS_HELP = "inference threads (0: one per core)"
+
+
+def _engine_arguments(parser: argparse.ArgumentParser) -> None:
+    from .config import ENGINES
+
+    parser.add_argument("--engine", choices=ENGINES, default="auto", help=ENGINE_HELP + "; default auto")
+    parser.add_argument("--threads", type=int, default=0, help=THREADS_HELP)
 
 
 MODEL_HELP = "model folder, runs:/RUN_ID/model, models:/NAME/VERSION or models:/NAME@ALIAS"
@@ -306,7 +320,7 @@ def cmd_evaluate(args) -> int:
     from .config import DataConfig
     from .pipeline import evaluate, load_reviews
 
-    clf = _load_model(args.model, args.tracking_uri)
+    clf = _load_model(args.model, args.tracking_uri, args.engine, args.threads)
     data = DataConfig(archive=args.archive, text_column=args.text_column, label_column=args.label_column)
     reviews = load_reviews(data, args.split, args.file, args.limit, args.seed)
     report = evaluate(clf, reviews, args.batch_size)
@@ -335,7 +349,7 @@ def cmd_predict(args) -> int:
         return _usage_error("give either texts to classify or --input FILE, not both and not neither")
     if args.output and not args.input:
         return _usage_error("--output needs --input")
-    clf = _load_model(args.model, args.tracking_uri)
+    clf = _load_model(args.model, args.tracking_uri, args.engine, args.threads)
     if args.texts:
         proba = clf.predict_proba(args.texts, args.batch_size)
         for text, row in zip(args.texts, proba):
@@ -353,14 +367,14 @@ def cmd_predict(args) -> int:
     return 0
 
 
-def _load_model(ref: str, tracking_uri: str | None):
+def _load_model(ref: str, tracking_uri: str | None, engine: str = "auto", threads: int = 0):
     from .classifier import SentimentClassifier
 
     if ref.startswith(("runs:/", "models:/")):
         from .tracking import resolve_model
 
-        return SentimentClassifier.load(resolve_model(ref, tracking_uri))
-    return SentimentClassifier.load(ref)
+        ref = resolve_model(ref, tracking_uri)
+    return SentimentClassifier.load(ref, engine, threads)
 
 
 # ---- serve ------------------------------------------------------------------------------------
@@ -378,7 +392,7 @@ def cmd_serve(args) -> int:
     folder, name, version = _model_folder(args.model, args.tracking_uri)
     from .classifier import SentimentClassifier
 
-    SentimentClassifier.load(folder)  # fail here, with a one-line error, not inside a worker
+    SentimentClassifier.load(folder, config.engine)  # fail here, with a one-line error, not inside a worker
     info = model_info(folder, name, version)
     os.environ[ENV_KEY] = json.dumps({"model_dir": str(folder), "config": dataclasses.asdict(config), "info": info})
     print(f"serving {info['name']} (digest {info['digest']}) on http://{config.host}:{config.port}/", file=sys.stderr)

@@ -271,6 +271,7 @@ def parse_override(item: str) -> tuple[str, str, Any]:
 
 
 MODEL_SECTIONS = ("text", "tokenizer", "model", "training")
+ENGINES = ("auto", "torch", "onnx")  # inference engines (see inference.py)
 
 
 @dataclass
@@ -287,9 +288,11 @@ class ServiceConfig:
     max_texts: int = 256  # texts per /v1/predict request; more: 422
     max_chars: int = 20_000  # characters per text; more: 422
     timeout_s: float = 10.0  # per request; past it: 504
-    threads: int = 0  # torch threads for the model; 0: torch's default
+    engine: str = "auto"  # inference engine: torch | onnx | auto (onnx when installed)
+    threads: int = 0  # inference threads; 0: one per core
 
     def __post_init__(self) -> None:
+        _check_choice("service", "engine", self.engine, ENGINES)
         for name in ("port", "workers", "max_batch_size", "max_queue", "max_body_bytes", "max_texts", "max_chars"):
             _check_range("service", name, getattr(self, name), 1)
         _check_range("service", "max_wait_ms", self.max_wait_ms, 0.0)

@@ -15,23 +15,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 
 from .classifier import SentimentClassifier
-from .training.batching import collate
 
 
-@torch.inference_mode()
 def explain(clf: SentimentClassifier, text: str, batch_size: int = 128) -> dict[str, Any]:
     clf.encode([text])  # validates the input like every other prediction path
     ids, tokens = clf.tokenizer_.encode_with_surface(clf.cleaner(text))
     variants = [ids] + [np.delete(ids, i) if len(ids) > 1 else ids for i in range(len(ids))]
-    proba = np.zeros((len(variants), len(clf.classes_)), dtype=np.float32)
-    network = clf.network_.eval()
-    for start in range(0, len(variants), batch_size):
-        index = np.arange(start, min(start + batch_size, len(variants)))
-        token_ids, lengths = collate(variants, index)
-        proba[index] = network.probabilities(network(token_ids, lengths)).numpy()
+    proba = clf.probabilities(variants, batch_size)
     full = proba[0]
     contributions = full[None, :] - proba[1:]  # (n_tokens, n_classes)
     best = int(full.argmax())

@@ -84,12 +84,8 @@ def model_info(folder: Path, name: str | None = None, version: str | None = None
 
 def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info: dict[str, Any] | None = None) -> FastAPI:
     config = config or ServiceConfig()
-    if config.threads:
-        import torch
-
-        torch.set_num_threads(config.threads)
     model_dir = Path(model_dir)
-    clf = SentimentClassifier.load(model_dir)
+    clf = SentimentClassifier.load(model_dir, config.engine, config.threads)
     info = info or model_info(model_dir)
     metrics = ServiceMetrics()
     batcher = MicroBatcher(clf.predict_proba, config.max_batch_size, config.max_wait_ms, config.max_queue,

@@ -1,0 +1,83 @@
+"""The ONNX Runtime engine computes what the PyTorch network computes, for every architecture."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from sentiment_rnn import SentimentClassifier
+from sentiment_rnn.config import ModelConfig
+from sentiment_rnn.errors import ConfigError
+from sentiment_rnn.inference import OnnxEngine, TorchEngine, make_engine
+from sentiment_rnn.models import SentimentNet
+
+ARCHITECTURES = [  # cell, bidirectional, merge, pooling, layers, head_hidden, activation
+    ("gru", True, "concat", "max", 1, 0, "relu"),
+    ("lstm", True, "sum", "concat", 2, 16, "gelu"),
+    ("rnn", False, "concat", "attention", 2, 0, "tanh"),
+    ("gru", True, "mul", "mean", 1, 8, "tanh"),
+    ("lstm", False, "concat", "last", 1, 0, "relu"),
+    ("gru", True, "mean", "last", 2, 0, "relu"),
+    ("rnn", True, "concat", "concat", 1, 4, "gelu"),
+]
+
+
+def random_batch(lengths: list[int], vocab: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    tokens = np.zeros((len(lengths), max(lengths)), dtype=np.int64)
+    for row, n in enumerate(lengths):
+        tokens[row, :n] = rng.integers(1, vocab, n)
+    return tokens, np.asarray(lengths, dtype=np.int64)
+
+
+@pytest.mark.parametrize("num_classes", [2, 3])
+@pytest.mark.parametrize("arch", ARCHITECTURES, ids=lambda a: "-".join(map(str, a)))
+def test_onnx_matches_torch_on_variable_length_batches(arch, num_classes):
+    cell, bidirectional, merge, pooling, layers, head_hidden, activation = arch
+    torch.manual_seed(0)
+    config = ModelConfig(cell=cell, bidirectional=bidirectional, merge_mode=merge, pooling=pooling, num_layers=layers,
+                         head_hidden=head_hidden, head_activation=activation, hidden_size=12, embedding_dim=10)
+    network = SentimentNet(config, 50, num_classes).eval()
+    tokens, lengths = random_batch([9, 1, 4, 9, 6], 50, seed=1)
+    expected = TorchEngine(network)(tokens, lengths)
+    got = OnnxEngine(network)(tokens, lengths)
+    assert got.shape == (5, num_classes)
+    np.testing.assert_allclose(got, expected, atol=2e-6)
+    # Each review alone gives the same result as inside the padded batch.
+    for row, n in enumerate(lengths):
+        alone = OnnxEngine(network)(tokens[row:row + 1, :n], lengths[row:row + 1])
+        np.testing.assert_allclose(alone[0], got[row], atol=2e-6)
+
+
+def test_engines_agree_on_a_trained_model(tiny_model_dir):
+    texts = ["a great film , loved it", "dull and pointless . it was bad", "", "unseen words only " * 50]
+    with_torch = SentimentClassifier.load(tiny_model_dir, "torch")
+    with_onnx = SentimentClassifier.load(tiny_model_dir, "onnx", threads=1)
+    assert with_onnx.engine_.name == "onnx" and with_torch.engine_.name == "torch"
+    np.testing.assert_allclose(with_onnx.predict_proba(texts), with_torch.predict_proba(texts), atol=2e-6)
+    assert SentimentClassifier.load(tiny_model_dir).engine_.name == "onnx"  # auto picks onnx when installed
+
+
+def test_unknown_engine_and_bad_threads_are_config_errors(tiny_model_dir):
+    network = SentimentClassifier.load(tiny_model_dir, "torch").network_
+    with pytest.raises(ConfigError, match="engine must be one of auto, torch, onnx, got 'tensorrt'"):
+        make_engine(network, "tensorrt")
+    with pytest.raises(ConfigError, match="threads must be ≥ 0"):
+        make_engine(network, "onnx", threads=-1)
+
+
+def test_cli_predict_engines_agree(tiny_model_dir):
+    outputs = {}
+    for engine in ("torch", "onnx"):
+        out = subprocess.run([sys.executable, "-m", "sentiment_rnn", "predict", str(tiny_model_dir), "--json",
+                              "--engine", engine, "--threads", "1", "a great film", "dull and bad"],
+                             capture_output=True, text=True, check=True)
+        outputs[engine] = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["label"] for r in outputs["torch"]] == [r["label"] for r in outputs["onnx"]]
+    for a, b in zip(outputs["torch"], outputs["onnx"]):
+        assert a["score"] == pytest.approx(b["score"], abs=1e-5)
