@@ -9,6 +9,7 @@ Status codes (never a 500 for anything a client sends):
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import json
 import os
@@ -97,6 +98,11 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
     async def lifespan(app: FastAPI):
         batcher.start()
         await batcher.submit(["warm up the model before taking traffic"])
+        # The libraries and the model leave ~10^6 long-lived objects; without this, each full garbage
+        # collection walks them all and stalls every request in flight (~100 ms, every few seconds
+        # under load: the p99). Freezing moves them out of the collector's sight.
+        gc.collect()
+        gc.freeze()
         state["ready"] = True
         yield
         state["ready"] = False
