@@ -117,14 +117,29 @@ class SentimentClassifier:
                                self._targets([str(v) for v in val_labels], "validation labels"), self._pad_to)
         self.network_ = SentimentNet(self.model, self.tokenizer_.vocab_size, len(classes))
         self.engine_ = None
+        embeddings_info = self._init_embedding() if self.model.pretrained_embeddings else None
         if world_size > 1:
             torch.manual_seed(cfg.seed + rank)  # same initial weights on every rank, different dropout
         trainer = Trainer(cfg, callbacks, Path(checkpoint_dir) if checkpoint_dir else None, rank, world_size)
         self.history_ = trainer.fit(self.network_, train_data, val_data, resume=resume)
-        self.network_.eval()
+        self.network_.cpu().eval()  # prediction, saving and serving run on the CPU copy
         self.data_info_ = {"n_train": len(train_data.targets), "n_validation": len(val_data.targets) if val_data else 0,
                            "tokenized_digest": _sequences_digest(train_data.sequences), **(data_info or {})}
+        if embeddings_info:
+            self.data_info_["pretrained_embeddings"] = embeddings_info
         return self
+
+    def _init_embedding(self) -> dict[str, Any]:
+        """Copy pretrained word vectors into the embedding (see embeddings.py); freeze if asked."""
+        from .embeddings import embedding_matrix
+
+        vocab = self.tokenizer_.backend.get_vocab()
+        matrix, info = embedding_matrix(vocab, self.model.pretrained_embeddings, self.model.embedding_dim,
+                                        self.training.seed)
+        with torch.no_grad():
+            self.network_.embedding.weight.copy_(torch.from_numpy(matrix))
+        self.network_.embedding.weight.requires_grad_(not self.model.freeze_embeddings)
+        return info
 
     @property
     def _pad_to(self) -> int | None:

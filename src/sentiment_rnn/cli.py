@@ -87,6 +87,17 @@ def build_parser() -> argparse.ArgumentParser:
     tracking.add_argument("--register", metavar="MODEL_NAME", help="register the model under this name (new version)")
     tracking.add_argument("--no-track", action="store_true", help="train fully offline: write nothing to MLflow")
 
+    vectors = command("pretrain-embeddings", "Train word vectors (word2vec or fastText) on the unlabeled and "
+                                             "training reviews, for model.pretrained_embeddings.")
+    vectors.add_argument("--out", required=True, help="vectors file to write (word2vec text format)")
+    vectors.add_argument("--config", help="TOML config; its [text] cleaning and [embeddings] settings are used")
+    vectors.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                         help="override one setting, e.g. --set embeddings.dim=100 (repeatable)")
+    vectors.add_argument("--archive", help="IMDB archive (.tar.gz) or extracted folder (= data.archive)")
+    vectors.add_argument("--limit", type=int, help="the first N reviews only (quick trials)")
+    vectors.add_argument("--seed", type=int, help="= embeddings.seed")
+    vectors.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+
     evaluate = command("evaluate", "Score a saved model on the IMDB test split or on a labelled file.")
     evaluate.add_argument("model", help=MODEL_HELP)
     evaluate.add_argument("--tracking-uri", help="MLflow store for runs:/ and models:/ references")
@@ -192,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     try:
         handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "models": cmd_models,
-                   "data": cmd_data, "serve": cmd_serve}[args.command]
+                   "data": cmd_data, "serve": cmd_serve, "pretrain-embeddings": cmd_pretrain_embeddings}[args.command]
         return handler(args) or 0
     except SentimentRNNError as exc:
         if args.debug:
@@ -311,6 +322,28 @@ class DownloadProgress:
             self.bar = tqdm(total=total, unit="B", unit_scale=True, desc="download", file=sys.stderr)
         self.bar.n = done
         self.bar.refresh()
+
+
+# ---- pretrain-embeddings -----------------------------------------------------------------------
+
+def cmd_pretrain_embeddings(args) -> int:
+    from .config import ExperimentConfig
+    from .pipeline import pretrain_embeddings
+
+    overrides = list(args.overrides)
+    if args.archive:
+        overrides.append(f"data.archive={json.dumps(args.archive)}")
+    if args.seed is not None:
+        overrides.append(f"embeddings.seed={args.seed}")
+    config = ExperimentConfig.load(args.config, overrides)
+    summary = pretrain_embeddings(config, args.out, args.limit, progress=None if args.json else DownloadProgress())
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"wrote {summary['words']} {summary['dim']}-d {summary['algorithm']} vectors to {summary['out']} "
+              f"({summary['reviews']} reviews, {summary['tokens']} tokens, {summary['seconds']:.0f} s); train with "
+              f"--set model.pretrained_embeddings={summary['out']}")
+    return 0
 
 
 # ---- evaluate ---------------------------------------------------------------------------------

@@ -109,6 +109,9 @@ class ModelConfig:
     head_hidden: int = 0  # 0: linear head; else one hidden layer of this width
     head_activation: Literal["relu", "tanh", "gelu"] = "relu"
     head_dropout: float = 0.25
+    # Initial embedding from a word2vec/GloVe text file (`pretrain-embeddings` writes one); "": random.
+    pretrained_embeddings: str = ""
+    freeze_embeddings: bool = False  # keep the pretrained vectors fixed during training
 
     def __post_init__(self) -> None:
         _check_choice("model", "cell", self.cell, ("rnn", "lstm", "gru"))
@@ -140,12 +143,18 @@ class TrainingConfig:
     bucket_batches: int = 50  # length bucketing: sort within windows of this many batches
     seed: int = 42
     threads: int = 0  # 0: torch's default (all cores)
-    log_every_steps: int = 20
+    log_every_steps: int = 20  # step metrics reach callbacks in groups of this many (one GPU sync each)
+    device: str = "auto"  # auto (CUDA when available) | cpu | cuda | cuda:N
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16/fp16 autocast on CUDA, fp32 on CPU
 
     def __post_init__(self) -> None:
         _check_choice("training", "optimizer", self.optimizer, ("adamw", "adam"))
         _check_choice("training", "schedule", self.schedule, ("constant", "linear", "cosine"))
         _check_choice("training", "monitor", self.monitor, ("val_loss", "val_accuracy"))
+        _check_choice("training", "precision", self.precision, ("auto", "fp32", "bf16", "fp16"))
+        if not (self.device in ("auto", "cpu", "cuda") or (self.device.startswith("cuda:")
+                                                          and self.device[5:].isdigit())):
+            raise ConfigError(f"training.device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         for name in ("epochs", "batch_size", "bucket_batches", "log_every_steps"):
             _check_range("training", name, getattr(self, name), 1)
         for name in ("early_stopping_patience", "threads", "clip_norm", "weight_decay"):
@@ -153,6 +162,26 @@ class TrainingConfig:
         _check_range("training", "learning_rate", self.learning_rate, 1e-12)
         _check_range("training", "warmup_fraction", self.warmup_fraction, 0.0, 0.5)
         _check_range("training", "val_fraction", self.val_fraction, 0.0, 0.5)
+
+
+@dataclass
+class EmbeddingsConfig:
+    """`sentiment-rnn pretrain-embeddings`: word vectors from the unlabeled and training reviews."""
+
+    algorithm: Literal["word2vec", "fasttext"] = "word2vec"
+    dim: int = 128  # must equal model.embedding_dim of the classifier that uses them
+    window: int = 5
+    min_count: int = 2
+    skip_gram: bool = True  # skip-gram (better for rare words) rather than CBOW
+    negative: int = 5  # negative samples per positive pair
+    epochs: int = 5
+    workers: int = 2
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        _check_choice("embeddings", "algorithm", self.algorithm, ("word2vec", "fasttext"))
+        for name in ("dim", "window", "min_count", "negative", "epochs", "workers"):
+            _check_range("embeddings", name, getattr(self, name), 1)
 
 
 @dataclass
@@ -164,6 +193,7 @@ class ExperimentConfig:
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    embeddings: EmbeddingsConfig = field(default_factory=EmbeddingsConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return dataclasses.asdict(self)
@@ -182,7 +212,7 @@ class ExperimentConfig:
             sections[section_field.name] = build_section(section_field.name, values, origin=origin)
         unknown = set(raw) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
-            raise ConfigError(f"{origin}: unknown section(s) {sorted(unknown)}; known: data, text, tokenizer, model, training")
+            raise ConfigError(f"{origin}: unknown section(s) {sorted(unknown)}; known: {', '.join(SECTIONS)}")
         return cls(**sections)
 
     @classmethod
@@ -210,6 +240,7 @@ SECTIONS: dict[str, type] = {
     "tokenizer": TokenizerConfig,
     "model": ModelConfig,
     "training": TrainingConfig,
+    "embeddings": EmbeddingsConfig,
 }
 
 

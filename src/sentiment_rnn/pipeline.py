@@ -138,3 +138,24 @@ def evaluate(clf: SentimentClassifier, reviews: Reviews, batch_size: int = 256) 
     report = classification_report(reviews.labels, proba, clf.classes_)
     report.update(source=reviews.source, seconds=round(seconds, 2), reviews_per_s=round(len(reviews) / seconds, 1))
     return report
+
+
+def pretrain_embeddings(config: ExperimentConfig, out: str | Path, limit: int | None = None,
+                        progress: Progress | None = None) -> dict[str, Any]:
+    """Word vectors (config.embeddings) from IMDB's 50k unlabeled and 25k training reviews, cleaned
+    by config.text exactly as the classifier cleans them; written to `out` in word2vec text format.
+    The test split is never read. `limit`: the first N reviews only (for quick trials)."""
+    from .data.derived import prepare_cleaned
+    from .embeddings import train_vectors, write_vectors
+
+    started = time.perf_counter()
+    texts: list[str] = []
+    for split in ("unsup", "train"):
+        cleaned, _, _ = prepare_cleaned(load_imdb_split(config.data.archive, split, progress=progress), config.text)
+        texts.extend(cleaned.texts)
+    sentences = [text.split() for text in texts[:limit]]
+    words, vectors = train_vectors(sentences, config.embeddings)
+    write_vectors(out, words, vectors)
+    return {"out": str(out), "reviews": len(sentences), "tokens": sum(map(len, sentences)), "words": len(words),
+            "dim": int(vectors.shape[1]), "algorithm": config.embeddings.algorithm,
+            "seconds": round(time.perf_counter() - started, 1)}

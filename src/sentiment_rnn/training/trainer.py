@@ -20,6 +20,7 @@ import torch
 from ..config import TrainingConfig
 from . import checkpoint
 from .batching import bucketed_batches, collate, sorted_batches
+from .device import autocast_dtype, resolve_device, to_device
 
 
 @dataclass
@@ -120,6 +121,11 @@ class Trainer:
 
     def fit(self, model: torch.nn.Module, train: Encoded, val: Encoded | None, resume: bool = False) -> History:
         cfg = self.config
+        self.device = resolve_device(cfg.device)
+        self.amp_dtype = autocast_dtype(cfg.precision, self.device)
+        # fp16 needs loss scaling against underflow; bf16 and fp32 do not (the scaler is then a no-op)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
+        model.to(self.device)
         train_lengths = train.lengths
         steps_per_epoch = len(self._batches(train_lengths, cfg.seed))
         total_steps = steps_per_epoch * cfg.epochs
@@ -177,59 +183,81 @@ class Trainer:
 
     def _run_epoch(self, model, optimizer, train: Encoded, val: Encoded | None, epoch: int,
                    steps_per_epoch: int, total_steps: int, history: History) -> EpochRecord:
-        cfg = self.config
+        """One pass over this rank's batches. Per-step values stay on the device and reach the host
+        (and the callbacks) every `log_every_steps` steps: one sync per group, none per step."""
+        cfg, device = self.config, self.device
         model.train()
         batches = self._batches(train.lengths, cfg.seed + epoch)
         targets_all = torch.from_numpy(train.targets)
         started = time.perf_counter()
-        loss_sum, correct, seen = 0.0, 0, 0
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
+        seen = 0
+        pending: list[tuple[int, torch.Tensor, torch.Tensor, float, int]] = []
         params = [p for p in model.parameters() if p.requires_grad]
+        max_norm = cfg.clip_norm if cfg.clip_norm > 0 else float("inf")
         for i, index in enumerate(batches):
             step = epoch * steps_per_epoch + i
             lr = cfg.learning_rate * learning_rate_factor(step, total_steps, cfg)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             tokens, lengths = collate(train.sequences, index, train.pad_to)
-            targets = targets_all[index]
-            logits = model(tokens, lengths)
+            tokens, lengths = to_device(tokens, device), to_device(lengths, device)
+            targets = to_device(targets_all[index], device)
+            with torch.autocast(device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+                logits = model(tokens, lengths)
+            logits = logits.float()
             loss = model.loss(logits, targets)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            self.scaler.scale(loss).backward()
             if self.world_size > 1:
                 _average_gradients(params, self.world_size)
-            max_norm = cfg.clip_norm if cfg.clip_norm > 0 else float("inf")
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_norm))
-            optimizer.step()
+            self.scaler.unscale_(optimizer)
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
+            self.scaler.step(optimizer)
+            self.scaler.update()
             with torch.no_grad():
-                loss_value = float(loss)
-                predicted = model.probabilities(logits).argmax(dim=-1)
-                correct += int((predicted == targets).sum())
-            loss_sum += loss_value * len(index)
+                loss_sum += loss.detach() * len(index)
+                correct += (model.probabilities(logits).argmax(dim=-1) == targets).sum()
             seen += len(index)
-            record = StepRecord(step, epoch, loss_value, grad_norm, lr, len(index))
-            history.steps.append(record)
-            for cb in self.callbacks:
-                cb.on_step(record)
+            pending.append((step, loss.detach(), grad_norm.detach(), lr, len(index)))
+            if len(pending) >= cfg.log_every_steps or i == len(batches) - 1:
+                self._report_steps(pending, epoch, history)
+                pending = []
         seconds = time.perf_counter() - started
-        totals = _all_reduce_sum([loss_sum, correct, seen], self.world_size)
-        val_loss, val_accuracy = evaluate_loss(model, val, cfg.batch_size * 4) if val is not None else (None, None)
+        totals = _all_reduce_sum([float(loss_sum), int(correct), seen], self.world_size, device)
+        val_loss, val_accuracy = (evaluate_loss(model, val, cfg.batch_size * 4, self.amp_dtype)
+                                  if val is not None else (None, None))
         return EpochRecord(epoch, totals[0] / totals[2], totals[1] / totals[2], val_loss, val_accuracy, lr,
                            round(seconds, 2), round(totals[2] / seconds, 1), False)
 
+    def _report_steps(self, pending: list, epoch: int, history: History) -> None:
+        values = torch.stack([torch.stack([loss.float(), norm.float()]) for _, loss, norm, _, _ in pending]).tolist()
+        for (step, _, _, lr, reviews), (loss, norm) in zip(pending, values):
+            record = StepRecord(step, epoch, loss, norm, lr, reviews)
+            history.steps.append(record)
+            for cb in self.callbacks:
+                cb.on_step(record)
+
 
 @torch.inference_mode()
-def evaluate_loss(model: torch.nn.Module, data: Encoded, batch_size: int) -> tuple[float, float]:
+def evaluate_loss(model: torch.nn.Module, data: Encoded, batch_size: int,
+                  amp_dtype: torch.dtype | None = None) -> tuple[float, float]:
     model.eval()
-    loss_sum, correct = 0.0, 0
+    device = next(model.parameters()).device
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
     targets_all = torch.from_numpy(data.targets)
     for index in sorted_batches(data.lengths, batch_size):
         tokens, lengths = collate(data.sequences, index, data.pad_to)
-        logits = model(tokens, lengths)
-        targets = targets_all[index]
-        loss_sum += float(model.loss(logits, targets)) * len(index)
-        correct += int((model.probabilities(logits).argmax(dim=-1) == targets).sum())
+        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            logits = model(to_device(tokens, device), to_device(lengths, device))
+        logits = logits.float()
+        targets = to_device(targets_all[index], device)
+        loss_sum += model.loss(logits, targets) * len(index)
+        correct += (model.probabilities(logits).argmax(dim=-1) == targets).sum()
     model.train()
-    return loss_sum / len(data.targets), correct / len(data.targets)
+    return float(loss_sum) / len(data.targets), int(correct) / len(data.targets)
 
 
 def _monitor_score(record: EpochRecord, monitor: str) -> float | None:
@@ -252,11 +280,11 @@ def _average_gradients(params, world_size: int) -> None:
         offset += g.numel()
 
 
-def _all_reduce_sum(values: list[float], world_size: int) -> list[float]:
+def _all_reduce_sum(values: list[float], world_size: int, device: torch.device) -> list[float]:
     if world_size == 1:
         return values
     import torch.distributed as dist
 
-    tensor = torch.tensor(values, dtype=torch.float64)
+    tensor = torch.tensor(values, dtype=torch.float64, device=device)  # NCCL reduces device tensors only
     dist.all_reduce(tensor)
     return tensor.tolist()
