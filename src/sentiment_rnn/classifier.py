@@ -25,6 +25,7 @@ from .config import ModelConfig, TextConfig, TokenizerConfig, TrainingConfig, bu
 from .errors import ConfigError, DataError, ModelError
 from .io import atomic_write_json
 from .models import SentimentNet
+from .models.weight_drop import add_weight_dropout, remove_weight_dropout
 from .text.cleaning import Cleaner
 from .text.tokenizer import TextTokenizer
 from .training.batching import collate, sorted_batches
@@ -104,11 +105,20 @@ class SentimentClassifier:
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
+        encoder = None
+        if self.model.init_encoder:
+            from .lm.transfer import encoder_settings, load_encoder
+
+            encoder = load_encoder(self.model.init_encoder)
+            self.text, self.tokenizer, self.model = encoder_settings(encoder, self.text, self.tokenizer, self.model)
 
         clean = (lambda batch: list(batch)) if texts_are_clean else self.cleaner.many
         cleaned = clean(texts)
         self.classes_ = classes
-        self.tokenizer_ = TextTokenizer.train(cleaned, self.tokenizer)
+        if encoder is not None:  # the encoder's vocabulary: its embedding rows are indexed by it
+            self.tokenizer_ = TextTokenizer(encoder.tokenizer.backend, self.tokenizer)
+        else:
+            self.tokenizer_ = TextTokenizer.train(cleaned, self.tokenizer)
         train_data = Encoded(self.tokenizer_.encode(cleaned), self._targets(labels, "training labels"), self._pad_to)
         val_data = None
         if validation is not None:
@@ -118,15 +128,31 @@ class SentimentClassifier:
         self.network_ = SentimentNet(self.model, self.tokenizer_.vocab_size, len(classes))
         self.engine_ = None
         embeddings_info = self._init_embedding() if self.model.pretrained_embeddings else None
+        if encoder is not None:
+            from .lm.transfer import copy_encoder_weights
+
+            copy_encoder_weights(self.network_, encoder)
         if world_size > 1:
             torch.manual_seed(cfg.seed + rank)  # same initial weights on every rank, different dropout
         trainer = Trainer(cfg, callbacks, Path(checkpoint_dir) if checkpoint_dir else None, rank, world_size)
-        self.history_ = trainer.fit(self.network_, train_data, val_data, resume=resume)
+        add_weight_dropout(self.network_.encoder, self.model.weight_dropout)
+        try:
+            self.history_ = trainer.fit(self.network_, train_data, val_data, resume=resume)
+        finally:
+            remove_weight_dropout(self.network_.encoder)
+        for p in self.network_.parameters():  # gradual unfreezing may have left some frozen
+            p.requires_grad_(True)
         self.network_.cpu().eval()  # prediction, saving and serving run on the CPU copy
         self.data_info_ = {"n_train": len(train_data.targets), "n_validation": len(val_data.targets) if val_data else 0,
                            "tokenized_digest": _sequences_digest(train_data.sequences), **(data_info or {})}
         if embeddings_info:
             self.data_info_["pretrained_embeddings"] = embeddings_info
+        if encoder is not None:
+            from .embeddings import file_digest
+
+            self.data_info_["init_encoder"] = {"path": str(encoder.folder), "direction": encoder.lm.direction,
+                                               "sha256": file_digest(encoder.folder / "encoder.safetensors"),
+                                               "lm_history": encoder.history}
         return self
 
     def _init_embedding(self) -> dict[str, Any]:

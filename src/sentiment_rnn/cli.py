@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, help="= training.epochs")
     train.add_argument("--seed", type=int, help="= training.seed")
     train.add_argument("--threads", type=int, help="= training.threads")
+    train.add_argument("--init-encoder", metavar="FOLDER", help="start from a pretrain-lm encoder (= model.init_encoder)")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last if present")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument("--evaluate-test", action="store_true",
@@ -97,6 +98,18 @@ def build_parser() -> argparse.ArgumentParser:
     vectors.add_argument("--limit", type=int, help="the first N reviews only (quick trials)")
     vectors.add_argument("--seed", type=int, help="= embeddings.seed")
     vectors.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+
+    lm = command("pretrain-lm", "Train a recurrent language model on the unlabeled and training reviews "
+                                "(ULMFiT-style); train --init-encoder then fine-tunes it as a classifier.")
+    lm.add_argument("--out", required=True, help="encoder folder to write")
+    lm.add_argument("--config", help="TOML config; its [lm], [text] and [tokenizer] settings are used")
+    lm.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="override one setting, e.g. --set lm.direction=backward (repeatable)")
+    lm.add_argument("--archive", help="IMDB archive (.tar.gz) or extracted folder (= data.archive)")
+    lm.add_argument("--direction", choices=["forward", "backward"], help="= lm.direction")
+    lm.add_argument("--epochs", type=int, help="= lm.epochs")
+    lm.add_argument("--limit", type=int, help="= lm.limit (the first N reviews; quick trials)")
+    lm.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
     evaluate = command("evaluate", "Score a saved model on the IMDB test split or on a labelled file.")
     evaluate.add_argument("model", help=MODEL_HELP)
@@ -173,6 +186,9 @@ THREADS_HELP = "inference threads (0: one per core)"
 def _engine_arguments(parser: argparse.ArgumentParser) -> None:
     from .config import ENGINES
 
+    parser.add_argument("--ensemble", action="append", default=[], metavar="MODEL",
+                        help="average with this model's probabilities (e.g. the backward model of a forward one; "
+                             "repeatable)")
     parser.add_argument("--engine", choices=ENGINES, default="auto", help=ENGINE_HELP + "; default auto")
     parser.add_argument("--threads", type=int, default=0, help=THREADS_HELP)
 
@@ -203,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     try:
         handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "models": cmd_models,
-                   "data": cmd_data, "serve": cmd_serve, "pretrain-embeddings": cmd_pretrain_embeddings}[args.command]
+                   "data": cmd_data, "serve": cmd_serve, "pretrain-embeddings": cmd_pretrain_embeddings,
+                   "pretrain-lm": cmd_pretrain_lm}[args.command]
         return handler(args) or 0
     except SentimentRNNError as exc:
         if args.debug:
@@ -226,7 +243,7 @@ def _usage_error(message: str) -> int:
 
 
 # Shortcut flags and the setting each one sets (the flag wins over --config, like --set).
-FLAG_SETTINGS = (("archive", "data.archive"), ("train_file", "data.train_file"), ("limit", "data.limit"),
+FLAG_SETTINGS = (("init_encoder", "model.init_encoder"), ("archive", "data.archive"), ("train_file", "data.train_file"), ("limit", "data.limit"),
                  ("epochs", "training.epochs"), ("seed", "training.seed"), ("threads", "training.threads"))
 
 
@@ -346,6 +363,39 @@ def cmd_pretrain_embeddings(args) -> int:
     return 0
 
 
+# ---- pretrain-lm -------------------------------------------------------------------------------
+
+def cmd_pretrain_lm(args) -> int:
+    from .config import ExperimentConfig
+    from .pipeline import pretrain_lm
+
+    overrides = list(args.overrides)
+    for flag, setting in (("archive", "data.archive"), ("direction", "lm.direction"), ("epochs", "lm.epochs"),
+                          ("limit", "lm.limit")):
+        if getattr(args, flag) is not None:
+            overrides.append(f"{setting}={json.dumps(getattr(args, flag))}")
+    config = ExperimentConfig.load(args.config, overrides)
+
+    def report(event: dict) -> None:
+        if args.json:
+            return
+        if "val_perplexity" in event:
+            print(f"epoch {event['epoch']}: train loss {event['train_loss']:.3f} ({event['train_loss_kind']})  "
+                  f"val perplexity {event['val_perplexity']:.1f}  {event['seconds']:.0f} s  "
+                  f"{event['tokens_per_s']} tokens/s", file=sys.stderr)
+        else:
+            print(f"epoch {event['epoch']} step {event['step']}/{event['steps']}: loss {event['train_loss']:.3f}  "
+                  f"{event['tokens_per_s']} tokens/s", file=sys.stderr)
+
+    summary = pretrain_lm(config, args.out, report)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"wrote the {summary['direction']} encoder to {summary['out']} ({summary['reviews']} reviews, "
+              f"{summary['seconds']:.0f} s); fine-tune with: sentiment-rnn train --init-encoder {summary['out']} ...")
+    return 0
+
+
 # ---- evaluate ---------------------------------------------------------------------------------
 
 def cmd_evaluate(args) -> int:
@@ -353,7 +403,7 @@ def cmd_evaluate(args) -> int:
     from .config import DataConfig
     from .pipeline import evaluate, load_reviews
 
-    clf = _load_model(args.model, args.tracking_uri, args.engine, args.threads)
+    clf = _load_models(args)
     data = DataConfig(archive=args.archive, text_column=args.text_column, label_column=args.label_column)
     reviews = load_reviews(data, args.split, args.file, args.limit, args.seed)
     report = evaluate(clf, reviews, args.batch_size)
@@ -382,7 +432,7 @@ def cmd_predict(args) -> int:
         return _usage_error("give either texts to classify or --input FILE, not both and not neither")
     if args.output and not args.input:
         return _usage_error("--output needs --input")
-    clf = _load_model(args.model, args.tracking_uri, args.engine, args.threads)
+    clf = _load_models(args)
     if args.texts:
         proba = clf.predict_proba(args.texts, args.batch_size)
         for text, row in zip(args.texts, proba):
@@ -398,6 +448,16 @@ def cmd_predict(args) -> int:
     if args.output:
         print(f"wrote {count} predictions to {args.output}", file=sys.stderr)
     return 0
+
+
+def _load_models(args):
+    """The model, or the ensemble of it and every --ensemble model."""
+    clf = _load_model(args.model, args.tracking_uri, args.engine, args.threads)
+    if not args.ensemble:
+        return clf
+    from .ensemble import Ensemble
+
+    return Ensemble([clf] + [_load_model(ref, args.tracking_uri, args.engine, args.threads) for ref in args.ensemble])
 
 
 def _load_model(ref: str, tracking_uri: str | None, engine: str = "auto", threads: int = 0):

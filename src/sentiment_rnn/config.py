@@ -31,6 +31,11 @@ def _check_choice(section: str, name: str, value: Any, choices: tuple) -> None:
         raise ConfigError(f"{section}.{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
 
 
+def _check_device(section: str, value: str) -> None:
+    if not (value in ("auto", "cpu", "cuda") or (value.startswith("cuda:") and value[5:].isdigit())):
+        raise ConfigError(f"{section}.device must be auto, cpu, cuda or cuda:N, got {value!r}")
+
+
 def _check_range(section: str, name: str, value: float, lo: float, hi: float | None = None) -> None:
     if value < lo or (hi is not None and value > hi):
         bound = f"between {lo} and {hi}" if hi is not None else f">= {lo}"
@@ -112,6 +117,11 @@ class ModelConfig:
     # Initial embedding from a word2vec/GloVe text file (`pretrain-embeddings` writes one); "": random.
     pretrained_embeddings: str = ""
     freeze_embeddings: bool = False  # keep the pretrained vectors fixed during training
+    # Start embedding + encoder from a `pretrain-lm` folder: its cleaning, vocabulary and recurrent
+    # architecture then replace text.*, the vocabulary and the model's recurrent settings.
+    init_encoder: str = ""
+    direction: Literal["forward", "backward"] = "forward"  # unidirectional models: read reviews from the end?
+    weight_dropout: float = 0.0  # DropConnect on recurrent weights while training (AWD-LSTM)
 
     def __post_init__(self) -> None:
         _check_choice("model", "cell", self.cell, ("rnn", "lstm", "gru"))
@@ -121,8 +131,12 @@ class ModelConfig:
         for name in ("embedding_dim", "hidden_size", "num_layers"):
             _check_range("model", name, getattr(self, name), 1)
         _check_range("model", "head_hidden", self.head_hidden, 0)
-        for name in ("dropout", "embedding_dropout", "head_dropout"):
+        _check_choice("model", "direction", self.direction, ("forward", "backward"))
+        for name in ("dropout", "embedding_dropout", "head_dropout", "weight_dropout"):
             _check_range("model", name, getattr(self, name), 0.0, 0.95)
+        if self.pretrained_embeddings and self.init_encoder:
+            raise ConfigError("model.pretrained_embeddings and model.init_encoder both set: an encoder brings its own "
+                              "embedding")
 
 
 @dataclass
@@ -134,8 +148,11 @@ class TrainingConfig:
     optimizer: Literal["adamw", "adam"] = "adamw"
     learning_rate: float = 3e-3
     weight_decay: float = 0.01
-    schedule: Literal["constant", "linear", "cosine"] = "linear"
+    # linear/cosine: warm-up then decay; stlr: ULMFiT's slanted triangle (warm-up rise, long fall to lr/32)
+    schedule: Literal["constant", "linear", "cosine", "stlr"] = "linear"
     warmup_fraction: float = 0.05
+    lr_decay_per_layer: float = 1.0  # discriminative rates: each layer group below the head gets lr / this
+    gradual_unfreezing: bool = False  # epoch 1 trains the head, each next epoch unfreezes one more layer group
     clip_norm: float = 1.0  # 0 disables clipping; the pre-clip norm is recorded either way
     val_fraction: float = 0.1  # validation carved from the training data, stratified, seeded
     early_stopping_patience: int = 2  # epochs without val improvement; 0 disables
@@ -149,12 +166,11 @@ class TrainingConfig:
 
     def __post_init__(self) -> None:
         _check_choice("training", "optimizer", self.optimizer, ("adamw", "adam"))
-        _check_choice("training", "schedule", self.schedule, ("constant", "linear", "cosine"))
+        _check_choice("training", "schedule", self.schedule, ("constant", "linear", "cosine", "stlr"))
+        _check_range("training", "lr_decay_per_layer", self.lr_decay_per_layer, 1.0)
         _check_choice("training", "monitor", self.monitor, ("val_loss", "val_accuracy"))
         _check_choice("training", "precision", self.precision, ("auto", "fp32", "bf16", "fp16"))
-        if not (self.device in ("auto", "cpu", "cuda") or (self.device.startswith("cuda:")
-                                                          and self.device[5:].isdigit())):
-            raise ConfigError(f"training.device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        _check_device("training", self.device)
         for name in ("epochs", "batch_size", "bucket_batches", "log_every_steps"):
             _check_range("training", name, getattr(self, name), 1)
         for name in ("early_stopping_patience", "threads", "clip_norm", "weight_decay"):
@@ -185,6 +201,50 @@ class EmbeddingsConfig:
 
 
 @dataclass
+class LanguageModelConfig:
+    """`sentiment-rnn pretrain-lm`: a recurrent language model on the unlabeled and training reviews
+    (ULMFiT-style), whose embedding and encoder then start a classifier (`model.init_encoder`)."""
+
+    direction: Literal["forward", "backward"] = "forward"  # backward reads each review from its end
+    embedding_dim: int = 256
+    cell: Literal["rnn", "lstm", "gru"] = "lstm"
+    hidden_size: int = 256
+    num_layers: int = 2
+    max_length: int = 400  # tokens per review (the head) used for language modelling
+    embedding_dropout: float = 0.1  # whole words dropped from the input
+    input_dropout: float = 0.25  # on the embedded input
+    hidden_dropout: float = 0.15  # between recurrent layers
+    weight_dropout: float = 0.3  # DropConnect on the hidden-to-hidden weights
+    output_dropout: float = 0.25  # before the (tied) output layer
+    sampled_softmax: int = 2048  # negatives per batch shared across positions; 0: full softmax
+    epochs: int = 2
+    batch_size: int = 64
+    learning_rate: float = 3e-3
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.05
+    clip_norm: float = 0.5
+    val_reviews: int = 500  # held out (from train, never test) for validation perplexity (full softmax)
+    limit: int = 0  # 0: all 75k reviews; else the first N (quick trials)
+    seed: int = 42
+    device: str = "auto"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+
+    def __post_init__(self) -> None:
+        _check_choice("lm", "direction", self.direction, ("forward", "backward"))
+        _check_choice("lm", "cell", self.cell, ("rnn", "lstm", "gru"))
+        _check_choice("lm", "precision", self.precision, ("auto", "fp32", "bf16", "fp16"))
+        for name in ("embedding_dim", "hidden_size", "num_layers", "max_length", "epochs", "batch_size"):
+            _check_range("lm", name, getattr(self, name), 1)
+        for name in ("embedding_dropout", "input_dropout", "hidden_dropout", "weight_dropout", "output_dropout"):
+            _check_range("lm", name, getattr(self, name), 0.0, 0.95)
+        for name in ("sampled_softmax", "val_reviews", "limit", "weight_decay", "clip_norm"):
+            _check_range("lm", name, getattr(self, name), 0)
+        _check_range("lm", "learning_rate", self.learning_rate, 1e-12)
+        _check_range("lm", "warmup_fraction", self.warmup_fraction, 0.0, 0.5)
+        _check_device("lm", self.device)
+
+
+@dataclass
 class ExperimentConfig:
     """Everything `sentiment-rnn train` needs; the four model sections are saved with the model."""
 
@@ -194,6 +254,7 @@ class ExperimentConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     embeddings: EmbeddingsConfig = field(default_factory=EmbeddingsConfig)
+    lm: LanguageModelConfig = field(default_factory=LanguageModelConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return dataclasses.asdict(self)
@@ -241,6 +302,7 @@ SECTIONS: dict[str, type] = {
     "model": ModelConfig,
     "training": TrainingConfig,
     "embeddings": EmbeddingsConfig,
+    "lm": LanguageModelConfig,
 }
 
 

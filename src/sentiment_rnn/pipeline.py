@@ -34,6 +34,7 @@ def train(config: ExperimentConfig, out: str | Path, callbacks: list[Callback] |
     With a `tracking.Tracker`, the run records parameters, metrics, the raw and derived datasets,
     plots and the model; it ends FINISHED, FAILED (an exception) or KILLED (an interrupt).
     """
+    config = with_encoder_settings(config)
     if tracker is not None:
         tracker.start(config.flat())
     try:
@@ -49,6 +50,19 @@ def train(config: ExperimentConfig, out: str | Path, callbacks: list[Callback] |
     if tracker is not None:
         tracker.end("FINISHED")
     return clf, summary
+
+
+def with_encoder_settings(config: ExperimentConfig) -> ExperimentConfig:
+    """With `model.init_encoder`, the encoder's cleaning, vocabulary and recurrent layers apply."""
+    if not config.model.init_encoder:
+        return config
+    import dataclasses
+
+    from .lm.transfer import encoder_settings, load_encoder
+
+    text, tokenizer, model = encoder_settings(load_encoder(config.model.init_encoder), config.text, config.tokenizer,
+                                              config.model)
+    return dataclasses.replace(config, text=text, tokenizer=tokenizer, model=model)
 
 
 def _train(config, out, callbacks, resume, progress, rank, world_size, tracker, evaluate_test):
@@ -138,6 +152,13 @@ def evaluate(clf: SentimentClassifier, reviews: Reviews, batch_size: int = 256) 
     report = classification_report(reviews.labels, proba, clf.classes_)
     report.update(source=reviews.source, seconds=round(seconds, 2), reviews_per_s=round(len(reviews) / seconds, 1))
     return report
+
+
+def pretrain_lm(config: ExperimentConfig, out: str | Path, on_progress=None, progress: Progress | None = None
+                ) -> dict[str, Any]:
+    from .lm.pretrain import pretrain_lm as run
+
+    return run(config, out, on_progress, progress)
 
 
 def pretrain_embeddings(config: ExperimentConfig, out: str | Path, limit: int | None = None,

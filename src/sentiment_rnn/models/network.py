@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
-from .encoder import RecurrentEncoder
+from .encoder import RecurrentEncoder, reverse_within_length
 from .pooling import Pooling
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
@@ -20,6 +20,8 @@ class SentimentNet(nn.Module):
     def __init__(self, config: ModelConfig, vocab_size: int, num_classes: int, padding_idx: int = 0):
         super().__init__()
         self.num_classes = num_classes
+        # A unidirectional backward model (e.g. from a backward language model) reads each review reversed.
+        self.reverse_input = not config.bidirectional and config.direction == "backward"
         self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=padding_idx)
         self.embedding_dropout = nn.Dropout(config.embedding_dropout)
         self.encoder = RecurrentEncoder(config.embedding_dim, config.cell, config.hidden_size, config.num_layers,
@@ -37,9 +39,19 @@ class SentimentNet(nn.Module):
     def forward(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """token_ids (B, T) right-padded, lengths (B,) → logits (B, 1) or (B, C)."""
         mask = torch.arange(token_ids.size(1), device=token_ids.device).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
+        if self.reverse_input:
+            token_ids = token_ids.gather(1, reverse_within_length(lengths, token_ids.size(1)))
         x = self.embedding_dropout(self.embedding(token_ids))  # (B, T, E)
         outputs, final = self.encoder(x, lengths)  # (B, T, D), (B, D)
         return self.head(self.pooling(outputs, final, mask))
+
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """Parameters from the bottom up: embedding, each recurrent layer, then pooling + head (for
+        discriminative learning rates and gradual unfreezing)."""
+        groups = [list(self.embedding.parameters())]
+        groups += [list(layer.parameters()) for layer in self.encoder.layers]
+        groups.append(list(self.pooling.parameters()) + list(self.head.parameters()))
+        return groups
 
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         if self.num_classes == 2:

@@ -114,7 +114,10 @@ def build_onnx(network: SentimentNet) -> bytes:
     encoder, pooling = network.encoder, network.pooling
     cell = {nn.GRU: "gru", nn.LSTM: "lstm", nn.RNN: "rnn"}[type(encoder.layers[0][0])]
 
-    embedded = g.op("Gather", [g.const(network.embedding.weight.detach().cpu().numpy(), "embedding"), "token_ids"])
+    token_ids = "token_ids"
+    if network.reverse_input:
+        token_ids = g.op("ReverseSequence", [token_ids, "lengths"], batch_axis=0, time_axis=1)
+    embedded = g.op("Gather", [g.const(network.embedding.weight.detach().cpu().numpy(), "embedding"), token_ids])
     x = g.op("Transpose", [embedded], perm=[1, 0, 2])  # (T, B, E): ORT's recurrent kernels are time-major
     lengths32 = g.op("Cast", ["lengths"], to=TensorProto.INT32)
     final = None

@@ -89,6 +89,10 @@ class Encoded:
 
 def learning_rate_factor(step: int, total: int, config: TrainingConfig) -> float:
     warmup = int(total * config.warmup_fraction)
+    if config.schedule == "stlr":  # Howard & Ruder 2018: rise for warmup_fraction, fall to 1/32
+        cut, ratio = max(1, warmup), 32
+        p = step / cut if step < cut else 1 - (step - cut) / max(1, total - cut)
+        return (1 + max(0.0, p) * (ratio - 1)) / ratio
     if step < warmup:
         return (step + 1) / warmup
     if config.schedule == "constant":
@@ -99,16 +103,38 @@ def learning_rate_factor(step: int, total: int, config: TrainingConfig) -> float
     return 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+def layer_groups(model: torch.nn.Module) -> list[list[torch.nn.Parameter]]:
+    """The model's parameters from the bottom up (`model.layer_groups()` when it has one)."""
+    return model.layer_groups() if hasattr(model, "layer_groups") else [list(model.parameters())]
+
+
 def make_optimizer(model: torch.nn.Module, config: TrainingConfig) -> torch.optim.Optimizer:
-    # No weight decay on biases and embeddings' padding-free vectors is the usual recipe; keep it
-    # simple: decay matrices only.
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
-    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    """One parameter group per (layer group, decay or not). Weight decay on matrices only; with
+    `lr_decay_per_layer` = d, layer group g of G learns at lr / d^(G-1-g) (ULMFiT's discriminative
+    fine-tuning), kept as each group's `lr_scale`."""
+    groups = []
+    all_groups = layer_groups(model)
+    for depth, params in enumerate(all_groups):
+        scale = config.lr_decay_per_layer ** -(len(all_groups) - 1 - depth)
+        decay = [p for p in params if p.ndim >= 2]
+        no_decay = [p for p in params if p.ndim < 2]
+        if config.optimizer == "adam":
+            groups.append({"params": decay + no_decay, "lr_scale": scale})
+            continue
+        groups += [{"params": decay, "weight_decay": config.weight_decay, "lr_scale": scale},
+                   {"params": no_decay, "weight_decay": 0.0, "lr_scale": scale}]
     cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
-    if config.optimizer == "adam":
-        groups = [{"params": decay + no_decay}]
-    return cls(groups, lr=config.learning_rate)
+    return cls([g for g in groups if g["params"]], lr=config.learning_rate)
+
+
+def unfreeze_for_epoch(model: torch.nn.Module, epoch: int, always_frozen: set[int]) -> None:
+    """Gradual unfreezing: at epoch e (from 0) the top e+1 layer groups train; `always_frozen`
+    (ids of parameters frozen on purpose, e.g. fixed pretrained vectors) stay frozen."""
+    groups = layer_groups(model)
+    for depth, params in enumerate(groups):
+        trainable = depth >= len(groups) - 1 - epoch
+        for p in params:
+            p.requires_grad_(trainable and id(p) not in always_frozen)
 
 
 class Trainer:
@@ -126,6 +152,7 @@ class Trainer:
         # fp16 needs loss scaling against underflow; bf16 and fp32 do not (the scaler is then a no-op)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
         model.to(self.device)
+        self.always_frozen = {id(p) for p in model.parameters() if not p.requires_grad}
         train_lengths = train.lengths
         steps_per_epoch = len(self._batches(train_lengths, cfg.seed))
         total_steps = steps_per_epoch * cfg.epochs
@@ -187,6 +214,8 @@ class Trainer:
         (and the callbacks) every `log_every_steps` steps: one sync per group, none per step."""
         cfg, device = self.config, self.device
         model.train()
+        if cfg.gradual_unfreezing:
+            unfreeze_for_epoch(model, epoch, self.always_frozen)
         batches = self._batches(train.lengths, cfg.seed + epoch)
         targets_all = torch.from_numpy(train.targets)
         started = time.perf_counter()
@@ -200,7 +229,7 @@ class Trainer:
             step = epoch * steps_per_epoch + i
             lr = cfg.learning_rate * learning_rate_factor(step, total_steps, cfg)
             for group in optimizer.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group.get("lr_scale", 1.0)
             tokens, lengths = collate(train.sequences, index, train.pad_to)
             tokens, lengths = to_device(tokens, device), to_device(lengths, device)
             targets = to_device(targets_all[index], device)

@@ -1,0 +1,102 @@
+"""Word vectors: reading word2vec/GloVe text, mapping onto a vocabulary, training them, using them."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import TINY_SETTINGS, write_imdb_archive
+from sentiment_rnn import SentimentClassifier
+from sentiment_rnn.embeddings import embedding_matrix, read_vectors, write_vectors
+from sentiment_rnn.errors import DataError
+
+
+def test_word2vec_and_glove_text_formats_read_alike(tmp_path):
+    words, vectors = ["good", "bad", "film"], np.arange(9, dtype=np.float32).reshape(3, 3) / 10
+    w2v = write_vectors(tmp_path / "v.txt", words, vectors)
+    assert w2v.read_text().splitlines()[0] == "3 3"
+    glove = tmp_path / "glove.txt"
+    glove.write_text("".join(f"{w} {' '.join(map(str, v))}\n" for w, v in zip(words, vectors)))
+    gz = tmp_path / "glove.txt.gz"
+    gz.write_bytes(gzip.compress(glove.read_bytes()))
+    for path in (w2v, glove, gz):
+        dim, found = read_vectors(path, wanted={"good", "film", "absent"})
+        assert dim == 3 and sorted(found) == ["film", "good"]
+        np.testing.assert_allclose(found["film"], vectors[2], atol=1e-6)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("2 3\ngood 0.1 0.2 0.3\nbad 0.1 0.2\n", r"line 3: expected a word and 3 numbers, got 2 values"),
+    ("good 0.1 0.2\nbad 0.1 x\n", r"line 2: the vector of 'bad' has a value that is not a number"),
+    ("", r"no word vectors"),
+])
+def test_malformed_vector_files_name_the_line(tmp_path, content, message):
+    path = tmp_path / "v.txt"
+    path.write_text(content)
+    with pytest.raises(DataError, match=message):
+        read_vectors(path)
+
+
+def test_missing_file_is_a_data_error(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        read_vectors(tmp_path / "nope.txt")
+
+
+def test_embedding_matrix_copies_known_words_and_zeroes_padding(tmp_path):
+    path = write_vectors(tmp_path / "v.txt", ["good", "bad"], np.array([[1, 2], [3, 4]], dtype=np.float32))
+    vocab = {"<pad>": 0, "<oov>": 1, "good": 2, "bad": 3, "film": 4}
+    matrix, info = embedding_matrix(vocab, path, dim=2, seed=0)
+    np.testing.assert_array_equal(matrix[2], [1, 2])
+    np.testing.assert_array_equal(matrix[3], [3, 4])
+    np.testing.assert_array_equal(matrix[0], [0, 0])
+    assert np.all(np.isfinite(matrix[4])) and info["words_found"] == 2 and info["coverage"] == 0.4
+    with pytest.raises(DataError, match="holds 2-dimensional vectors but model.embedding_dim is 8"):
+        embedding_matrix(vocab, path, dim=8, seed=0)
+    with pytest.raises(DataError, match="none of the tokenizer's 2 words has a vector"):
+        embedding_matrix({"<pad>": 0, "x": 1}, path, dim=2, seed=0)
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_fit_starts_from_pretrained_vectors(tmp_path, tiny_data, freeze):
+    rng = np.random.default_rng(0)
+    words = ["great", "awful", "film", "loved", "hated"]
+    vectors = rng.normal(size=(len(words), 16)).astype(np.float32)
+    path = write_vectors(tmp_path / "v.txt", words, vectors)
+    settings = {**TINY_SETTINGS, "model": {**TINY_SETTINGS["model"], "pretrained_embeddings": str(path),
+                                           "freeze_embeddings": freeze}, "training": {**TINY_SETTINGS["training"],
+                                                                                      "epochs": 2}}
+    clf = SentimentClassifier(**settings).fit(*tiny_data)
+    vocab = clf.tokenizer_.backend.get_vocab()
+    weight = clf.network_.embedding.weight.detach()
+    still_pretrained = torch.allclose(weight[vocab["great"]], torch.from_numpy(vectors[0]))
+    assert still_pretrained is freeze
+    info = clf.data_info_["pretrained_embeddings"]
+    assert info["words_found"] == 5 and len(info["sha256"]) == 64
+    clf.save(tmp_path / "model")  # the recorded provenance travels with the model
+    saved = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert saved["model"]["pretrained_embeddings"] == str(path)
+    assert saved["data"]["pretrained_embeddings"]["coverage"] == info["coverage"]
+
+
+def test_pretrain_embeddings_cli_reads_unlabeled_and_train_never_test(tmp_path):
+    archive = write_imdb_archive(tmp_path / "a.tar.gz", extra={
+        "aclImdb/test/pos/99_9.txt": b"onlyintestword appears here",
+        "aclImdb/train/unsup/99_0.txt": b"onlyinunlabeled words " * 3})
+    out = tmp_path / "vectors" / "w2v.txt"
+    done = subprocess.run([sys.executable, "-m", "sentiment_rnn", "pretrain-embeddings", "--archive", str(archive),
+                           "--out", str(out), "--json", "--set", "embeddings.dim=8", "--set", "embeddings.min_count=1",
+                           "--set", "embeddings.epochs=2", "--set", "embeddings.workers=1"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    dim, vectors = read_vectors(out)
+    assert dim == 8 == summary["dim"] and len(vectors) == summary["words"]
+    assert "onlyinunlabeled" in vectors and "great" in vectors  # unlabeled and train reviews
+    assert "onlyintestword" not in vectors  # never the test split
+    assert "<br" not in " ".join(vectors)  # cleaned like the classifier's input
