@@ -142,3 +142,19 @@ def test_discriminative_rates_and_slanted_triangle():
     factors = [learning_rate_factor(step, 100, config) for step in range(100)]
     assert factors[0] == pytest.approx(1 / 32) and max(factors) == pytest.approx(1.0)
     assert int(np.argmax(factors)) == 10 and factors[-1] < 0.05
+
+
+def test_lm_pipeline_benchmark_runs_end_to_end(archive, tmp_path):
+    from conftest import ROOT
+
+    tiny = ["lm.embedding_dim=16", "lm.hidden_size=16", "lm.val_reviews=12", "lm.sampled_softmax=16",
+            "tokenizer.min_frequency=1", "training.epochs=3"]
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "lm_pipeline.py"), "--config",
+                          str(ROOT / "configs" / "ulmfit-cpu.toml"), "--archive", str(archive), "--workdir",
+                          str(tmp_path / "runs"), *[x for o in tiny for x in ("--set", o)]],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1].removeprefix("RESULT_JSON "))
+    assert set(result["directions"]) == {"forward", "backward"}
+    assert 0 <= result["ensemble_test_accuracy"] <= 1
+    assert (tmp_path / "runs" / "clf-backward" / "model.safetensors").is_file()
