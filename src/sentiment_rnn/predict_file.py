@@ -18,6 +18,8 @@ from .data import files
 from .errors import DataError
 from .io import atomic_write
 
+CHUNK_BATCHES = 16
+
 
 def _batches(rows: Iterator[files.Row], size: int, source: str) -> Iterator[list[str]]:
     batch: list[str] = []
@@ -49,7 +51,9 @@ def predict_file(clf: SentimentClassifier, input_path: str, output_path: str | N
         writer = csv.writer(handle) if out_format == "csv" else None
         if writer:
             writer.writerow(["text", "label", "score"] + [f"p_{c}" for c in classes])
-        for texts in _batches(rows, batch_size, input_path):
+        # Read chunks of 16 batches: predict_proba sorts a chunk by length before cutting it into
+        # batches, so padding stays short; memory is bounded by the chunk, whatever the file's size.
+        for texts in _batches(rows, batch_size * CHUNK_BATCHES, input_path):
             proba = clf.predict_proba(texts, batch_size)
             for text, row in zip(texts, proba):
                 best = int(row.argmax())
