@@ -91,25 +91,17 @@ def build_parser() -> argparse.ArgumentParser:
     vectors = command("pretrain-embeddings", "Train word vectors (word2vec or fastText) on the unlabeled and "
                                              "training reviews, for model.pretrained_embeddings.")
     vectors.add_argument("--out", required=True, help="vectors file to write (word2vec text format)")
-    vectors.add_argument("--config", help="TOML config; its [text] cleaning and [embeddings] settings are used")
-    vectors.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                         help="override one setting, e.g. --set embeddings.dim=100 (repeatable)")
-    vectors.add_argument("--archive", help="IMDB archive (.tar.gz) or extracted folder (= data.archive)")
+    _config_arguments(vectors, "[text] cleaning and [embeddings]", "embeddings.dim=100")
     vectors.add_argument("--limit", type=int, help="the first N reviews only (quick trials)")
     vectors.add_argument("--seed", type=int, help="= embeddings.seed")
-    vectors.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
     lm = command("pretrain-lm", "Train a recurrent language model on the unlabeled and training reviews "
                                 "(ULMFiT-style); train --init-encoder then fine-tunes it as a classifier.")
     lm.add_argument("--out", required=True, help="encoder folder to write")
-    lm.add_argument("--config", help="TOML config; its [lm], [text] and [tokenizer] settings are used")
-    lm.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                    help="override one setting, e.g. --set lm.direction=backward (repeatable)")
-    lm.add_argument("--archive", help="IMDB archive (.tar.gz) or extracted folder (= data.archive)")
+    _config_arguments(lm, "[lm], [text] and [tokenizer]", "lm.direction=backward")
     lm.add_argument("--direction", choices=["forward", "backward"], help="= lm.direction")
     lm.add_argument("--epochs", type=int, help="= lm.epochs")
     lm.add_argument("--limit", type=int, help="= lm.limit (the first N reviews; quick trials)")
-    lm.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
     evaluate = command("evaluate", "Score a saved model on the IMDB test split or on a labelled file.")
     evaluate.add_argument("model", help=MODEL_HELP)
@@ -183,6 +175,15 @@ ENGINE_HELP = "inference engine: torch, onnx (ONNX Runtime), or auto (onnx when 
 THREADS_HELP = "inference threads (0: one per core)"
 
 
+def _config_arguments(parser: argparse.ArgumentParser, sections: str, example: str) -> None:
+    """--config, --set, --archive and --json, for the pretraining commands."""
+    parser.add_argument("--config", help=f"TOML config; its {sections} settings are used")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help=f"override one setting, e.g. --set {example} (repeatable)")
+    parser.add_argument("--archive", help="IMDB archive (.tar.gz) or extracted folder (= data.archive)")
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+
+
 def _engine_arguments(parser: argparse.ArgumentParser) -> None:
     from .config import ENGINES
 
@@ -243,14 +244,15 @@ def _usage_error(message: str) -> int:
 
 
 # Shortcut flags and the setting each one sets (the flag wins over --config, like --set).
-FLAG_SETTINGS = (("init_encoder", "model.init_encoder"), ("archive", "data.archive"), ("train_file", "data.train_file"), ("limit", "data.limit"),
+FLAG_SETTINGS = (("init_encoder", "model.init_encoder"), ("archive", "data.archive"), ("train_file", "data.train_file"),
+                 ("limit", "data.limit"),
                  ("epochs", "training.epochs"), ("seed", "training.seed"), ("threads", "training.threads"))
 
 
-def _overrides(args) -> list[str]:
+def _overrides(args, flag_settings=FLAG_SETTINGS) -> list[str]:
     """`--set` values, then the shortcut flags this command has, as SECTION.KEY=VALUE."""
     overrides = list(args.overrides)
-    for flag, setting in FLAG_SETTINGS:
+    for flag, setting in flag_settings:
         value = getattr(args, flag, None)
         if value is not None:
             overrides.append(f"{setting}={json.dumps(value)}")
@@ -347,12 +349,8 @@ def cmd_pretrain_embeddings(args) -> int:
     from .config import ExperimentConfig
     from .pipeline import pretrain_embeddings
 
-    overrides = list(args.overrides)
-    if args.archive:
-        overrides.append(f"data.archive={json.dumps(args.archive)}")
-    if args.seed is not None:
-        overrides.append(f"embeddings.seed={args.seed}")
-    config = ExperimentConfig.load(args.config, overrides)
+    config = ExperimentConfig.load(args.config, _overrides(args, (("archive", "data.archive"),
+                                                                  ("seed", "embeddings.seed"))))
     summary = pretrain_embeddings(config, args.out, args.limit, progress=None if args.json else DownloadProgress())
     if args.json:
         print(json.dumps(summary))
@@ -369,12 +367,8 @@ def cmd_pretrain_lm(args) -> int:
     from .config import ExperimentConfig
     from .pipeline import pretrain_lm
 
-    overrides = list(args.overrides)
-    for flag, setting in (("archive", "data.archive"), ("direction", "lm.direction"), ("epochs", "lm.epochs"),
-                          ("limit", "lm.limit")):
-        if getattr(args, flag) is not None:
-            overrides.append(f"{setting}={json.dumps(getattr(args, flag))}")
-    config = ExperimentConfig.load(args.config, overrides)
+    config = ExperimentConfig.load(args.config, _overrides(args, (
+        ("archive", "data.archive"), ("direction", "lm.direction"), ("epochs", "lm.epochs"), ("limit", "lm.limit"))))
 
     def report(event: dict) -> None:
         if args.json:
