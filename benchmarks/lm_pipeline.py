@@ -28,13 +28,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(step: str, args: list[str]) -> dict:
+def run(step: str, args: list[str], log: Path) -> dict:
+    """One CLI step; its stderr (progress) goes to `log` as it runs."""
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "sentiment_rnn", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    stdout, stderr = proc.communicate()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as err:
+        proc = subprocess.run([sys.executable, "-m", "sentiment_rnn", *args], stdout=subprocess.PIPE, stderr=err,
+                              text=True)
+    stdout = proc.stdout
     if proc.returncode != 0:
-        raise SystemExit(f"{step} failed: sentiment-rnn {' '.join(args)}\n{stderr[-3000:]}")
+        raise SystemExit(f"{step} failed: sentiment-rnn {' '.join(args)}\n{log.read_text()[-3000:]}")
     result = {"step": step, "wall_s": round(time.perf_counter() - started, 1)}
     last = stdout.strip().splitlines()[-1] if stdout.strip() else ""
     if last.startswith("{"):
@@ -59,12 +62,14 @@ def main() -> None:
     classifiers = []
     for direction in args.directions:
         lm = run(f"pretrain-lm {direction}", ["pretrain-lm", *common, "--direction", direction,
-                                              "--out", str(work / f"lm-{direction}"), "--json"])
+                                              "--out", str(work / f"lm-{direction}"), "--json"],
+                 work / f"pretrain-lm-{direction}.log")
         clf_dir = work / f"clf-{direction}"
         train = run(f"train {direction}", ["train", *common, "--init-encoder", str(work / f"lm-{direction}"),
-                                           "--out", str(clf_dir), "--no-track", "--quiet"])
+                                           "--out", str(clf_dir), "--no-track", "--quiet"],
+                    work / f"train-{direction}.log")
         test = run(f"evaluate {direction}", ["evaluate", str(clf_dir), "--archive", args.archive, "--split", "test",
-                                             "--json"])
+                                             "--json"], work / f"evaluate-{direction}.log")
         metrics = json.loads((clf_dir / "metrics.json").read_text())["training"]
         epochs = lm["output"]["epochs"]
         summary["directions"][direction] = {
@@ -77,7 +82,8 @@ def main() -> None:
         classifiers.append(Path(args.ensemble_with))
     if len(classifiers) >= 2:
         ensemble = run("evaluate ensemble", ["evaluate", str(classifiers[0]), "--archive", args.archive, "--split",
-                                             "test", "--json", *[x for c in classifiers[1:] for x in ("--ensemble", str(c))]])
+                                             "test", "--json", *[x for c in classifiers[1:] for x in ("--ensemble", str(c))]],
+                       work / "evaluate-ensemble.log")
         summary["ensemble_test_accuracy"] = round(ensemble["output"]["accuracy"], 4)
     print("RESULT_JSON " + json.dumps(summary), flush=True)
 

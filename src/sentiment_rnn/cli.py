@@ -370,9 +370,7 @@ def cmd_pretrain_lm(args) -> int:
     config = ExperimentConfig.load(args.config, _overrides(args, (
         ("archive", "data.archive"), ("direction", "lm.direction"), ("epochs", "lm.epochs"), ("limit", "lm.limit"))))
 
-    def report(event: dict) -> None:
-        if args.json:
-            return
+    def report(event: dict) -> None:  # progress on stderr (also with --json, which keeps stdout for the summary)
         if "val_perplexity" in event:
             print(f"epoch {event['epoch']}: train loss {event['train_loss']:.3f} ({event['train_loss_kind']})  "
                   f"val perplexity {event['val_perplexity']:.1f}  {event['seconds']:.0f} s  "
