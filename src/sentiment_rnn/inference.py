@@ -2,8 +2,8 @@
 
 - `torch`: the network itself. Always available; the reference.
 - `onnx`: the same network as an ONNX graph (models/onnx_graph.py) on ONNX Runtime's CPU kernels.
-  Same float32 arithmetic (probabilities agree to ~1e-6), much less overhead per recurrent step:
-  ~8× faster for one review, ~1.5× for a batch of 32 (benchmarks/inference_engines.py).
+  Same float32 arithmetic (probabilities agree to ~1e-7), much less fixed cost per recurrent step:
+  ~5× faster for one review, ~1.5× for a batch of 256 (benchmarks/inference_engines.py, README).
 - `auto` (default): `onnx` when onnxruntime is installed (the `fast` extra), else `torch`.
 
 The engine is chosen when a model is loaded; training always uses torch.
