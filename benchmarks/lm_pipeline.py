@@ -9,8 +9,9 @@ the forward + backward ensemble. Every step is the CLI in its own process, timed
 Prints one JSON object per step and `RESULT_JSON {...}` last. The test split is only scored, never
 used for a choice (the LM's validation and the classifier's best epoch use held-out train reviews).
 
-    # GPU, sized for about 10 minutes per command on one H100 (15 minutes of GPU time in all: the
-    # two directions as two commands, --directions forward, then --directions backward --ensemble-with)
+    # GPU, sized by estimate (not yet measured) for about 10 minutes per direction on one H100: run the
+    # directions as separate commands (--directions forward; then --directions backward --ensemble-with
+    # WORK/clf-forward)
     .venv/bin/python benchmarks/lm_pipeline.py --config configs/ulmfit.toml --directions forward
     # 2-core CPU budget (about 15 minutes per direction)
     .venv/bin/python benchmarks/lm_pipeline.py --config configs/ulmfit-cpu.toml --directions forward backward
