@@ -25,6 +25,17 @@ EXAMPLES = {
   sentiment-rnn evaluate models/default --archive ../shared/data/aclImdb_v1.tar.gz --split test --json
   sentiment-rnn evaluate models/default --file reviews.csv --text-column review --label-column sentiment
 """,
+    "pretrain-embeddings": """examples:
+  sentiment-rnn pretrain-embeddings --archive aclImdb_v1.tar.gz --out vectors/imdb-w2v128.txt
+  sentiment-rnn pretrain-embeddings --archive aclImdb_v1.tar.gz --out vectors/ft.txt --set embeddings.algorithm=fasttext
+  sentiment-rnn train --config configs/word-vectors.toml --archive aclImdb_v1.tar.gz --out models/w2v
+""",
+    "pretrain-lm": """examples:
+  sentiment-rnn pretrain-lm --config configs/ulmfit-cpu.toml --archive aclImdb_v1.tar.gz --out lm-fwd
+  sentiment-rnn pretrain-lm --config configs/ulmfit-cpu.toml --archive aclImdb_v1.tar.gz --direction backward --out lm-bwd
+  sentiment-rnn train --config configs/ulmfit-cpu.toml --init-encoder lm-fwd --archive aclImdb_v1.tar.gz --out clf-fwd
+  sentiment-rnn evaluate clf-fwd --ensemble clf-bwd --archive aclImdb_v1.tar.gz
+""",
     "predict": """examples:
   sentiment-rnn predict models/default "A wonderful film." "Two hours I will never get back."
   sentiment-rnn predict models/default --json "A wonderful film."
