@@ -376,7 +376,7 @@ def cmd_pretrain_embeddings(args) -> int:
 
 def cmd_pretrain_lm(args) -> int:
     from .config import ExperimentConfig
-    from .pipeline import pretrain_lm
+    from .lm.pretrain import pretrain_lm
 
     config = ExperimentConfig.load(args.config, _overrides(args, (
         ("archive", "data.archive"), ("direction", "lm.direction"), ("epochs", "lm.epochs"), ("limit", "lm.limit"))))

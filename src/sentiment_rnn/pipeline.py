@@ -154,13 +154,6 @@ def evaluate(clf: SentimentClassifier, reviews: Reviews, batch_size: int = 256) 
     return report
 
 
-def pretrain_lm(config: ExperimentConfig, out: str | Path, on_progress=None, progress: Progress | None = None
-                ) -> dict[str, Any]:
-    from .lm.pretrain import pretrain_lm as run
-
-    return run(config, out, on_progress, progress)
-
-
 def pretrain_embeddings(config: ExperimentConfig, out: str | Path, limit: int | None = None,
                         progress: Progress | None = None) -> dict[str, Any]:
     """Word vectors (config.embeddings) from IMDB's 50k unlabeled and 25k training reviews, cleaned
