@@ -22,12 +22,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..config import ExperimentConfig
+from ..config import ExperimentConfig, TrainingConfig
 from ..io import atomic_write_json
 from ..models.weight_drop import add_weight_dropout, plain_state_dict, remove_weight_dropout
 from ..text.tokenizer import TextTokenizer
 from ..training.batching import bucketed_batches, collate, sorted_batches
 from ..training.device import autocast_dtype, resolve_device, to_device
+from ..training.trainer import learning_rate_factor, make_optimizer
 from .model import LanguageModel
 
 ENCODER_KIND = "sentiment-rnn-encoder"
@@ -78,13 +79,13 @@ def pretrain_lm(config: ExperimentConfig, out: str | Path, on_progress: Callable
     q = counts ** 0.75 + 1e-12  # word2vec's smoothed unigram distribution
     log_q = torch.from_numpy(np.log(q / q.sum())).float().to(device)
 
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": lm.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=lm.learning_rate)
+    # The classifier's optimiser and schedule (AdamW, decay on matrices only, warm-up + linear decay).
+    schedule = TrainingConfig(learning_rate=lm.learning_rate, weight_decay=lm.weight_decay,
+                              warmup_fraction=lm.warmup_fraction, schedule="linear")
+    optimizer = make_optimizer(model, schedule)
     lengths = np.fromiter((len(s) for s in train_seqs), dtype=np.int64, count=len(train_seqs))
     steps_per_epoch = len(bucketed_batches(lengths, lm.batch_size, 50, lm.seed))
-    total, warmup = steps_per_epoch * lm.epochs, max(1, int(steps_per_epoch * lm.epochs * lm.warmup_fraction))
+    total = steps_per_epoch * lm.epochs
     history: list[dict[str, Any]] = []
     step = 0
     for epoch in range(lm.epochs):
@@ -93,7 +94,7 @@ def pretrain_lm(config: ExperimentConfig, out: str | Path, on_progress: Callable
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         batches = bucketed_batches(lengths, lm.batch_size, 50, lm.seed + epoch)
         for i, index in enumerate(batches):
-            factor = (step + 1) / warmup if step < warmup else max(0.0, 1 - (step - warmup) / max(1, total - warmup))
+            factor = learning_rate_factor(step, total, schedule)
             for group in optimizer.param_groups:
                 group["lr"] = lm.learning_rate * factor
             token_ids, lens = collate(train_seqs, index)
