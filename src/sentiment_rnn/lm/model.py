@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ..config import LanguageModelConfig
+from ..models.dropout import Dropout
 from ..models.encoder import RecurrentEncoder
 
 
@@ -30,8 +31,8 @@ class LanguageModel(nn.Module):
         self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=padding_idx)
         self.encoder = RecurrentEncoder(config.embedding_dim, config.cell, config.hidden_size, config.num_layers,
                                         bidirectional=False, dropout=config.hidden_dropout)
-        self.input_dropout = nn.Dropout(config.input_dropout)
-        self.output_dropout = nn.Dropout(config.output_dropout)
+        self.input_dropout = Dropout(config.input_dropout)
+        self.output_dropout = Dropout(config.output_dropout)
         size = self.encoder.output_size
         self.projection = nn.Linear(size, config.embedding_dim) if size != config.embedding_dim else None
         self.output_bias = nn.Parameter(torch.zeros(vocab_size))

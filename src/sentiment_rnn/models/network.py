@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
+from .dropout import Dropout
 from .encoder import RecurrentEncoder, reverse_within_length
 from .pooling import Pooling
 
@@ -23,12 +24,12 @@ class SentimentNet(nn.Module):
         # A unidirectional backward model (e.g. from a backward language model) reads each review reversed.
         self.reverse_input = not config.bidirectional and config.direction == "backward"
         self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=padding_idx)
-        self.embedding_dropout = nn.Dropout(config.embedding_dropout)
+        self.embedding_dropout = Dropout(config.embedding_dropout)
         self.encoder = RecurrentEncoder(config.embedding_dim, config.cell, config.hidden_size, config.num_layers,
                                         config.bidirectional, config.merge_mode, config.dropout)
         self.pooling = Pooling(config.pooling, self.encoder.output_size)
         outputs = 1 if num_classes == 2 else num_classes
-        layers: list[nn.Module] = [nn.Dropout(config.head_dropout)]
+        layers: list[nn.Module] = [Dropout(config.head_dropout)]
         width = self.pooling.output_size
         if config.head_hidden:
             layers += [nn.Linear(width, config.head_hidden), ACTIVATIONS[config.head_activation]()]

