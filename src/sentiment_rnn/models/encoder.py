@@ -49,19 +49,6 @@ def merge(forward: torch.Tensor, backward: torch.Tensor, mode: str) -> torch.Ten
     return forward * backward  # mul
 
 
-def open_forget_gates(lstm: nn.LSTM) -> None:
-    """Start every forget-gate bias at 1 (Jozefowicz et al. 2015; Keras' `unit_forget_bias`): the
-    cell keeps its memory from the first step, and gradients reach early words. PyTorch's default
-    (around 0) halves the memory at every step at first, and our LSTMs learned slower with it."""
-    hidden = lstm.hidden_size
-    with torch.no_grad():
-        for name, bias in lstm.named_parameters():
-            if name.startswith("bias_ih"):
-                bias[hidden:2 * hidden].fill_(1.0)  # gate order i, f, g, o
-            elif name.startswith("bias_hh"):
-                bias[hidden:2 * hidden].zero_()
-
-
 class RecurrentEncoder(nn.Module):
     def __init__(self, input_size: int, cell: str, hidden_size: int, num_layers: int = 1,
                  bidirectional: bool = True, merge_mode: str = "concat", dropout: float = 0.0):
@@ -77,10 +64,6 @@ class RecurrentEncoder(nn.Module):
             nn.ModuleList(rnn(size, hidden_size, batch_first=True) for _ in range(directions)) for size in sizes
         )
         self.dropout = Dropout(dropout)
-        if cell == "lstm":
-            for directions in self.layers:
-                for lstm in directions:
-                    open_forget_gates(lstm)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, T, E), lengths (B,) ≥ 1 → (outputs (B, T, D), final (B, D)).
