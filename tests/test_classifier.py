@@ -99,3 +99,23 @@ def test_mismatched_weights_are_reported(tiny_model_dir):
     (tiny_model_dir / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelError, match="model.safetensors does not match config.json"):
         SentimentClassifier.load(tiny_model_dir)
+
+
+def test_predict_file_over_many_chunks_keeps_order_and_values(tiny_model_dir, tmp_path):
+    """Chunks are encoded on a second thread while the previous one is scored: rows must come out in
+    input order with the probabilities `predict_proba` gives."""
+    import json
+
+    from sentiment_rnn.predict_file import CHUNK_BATCHES, predict_file
+
+    clf = SentimentClassifier.load(tiny_model_dir)
+    texts = [f"{'great ' * (i % 7)}film {'awful ' * (i % 5)} number {i}" for i in range(CHUNK_BATCHES * 4 * 5 + 3)]
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    count = predict_file(clf, str(source), str(tmp_path / "out.jsonl"), batch_size=4)  # 5+ chunks of 64
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    expected = clf.predict_proba(texts)
+    assert count == len(texts) == len(rows)
+    assert [row["text"] for row in rows] == texts
+    for row, probabilities in zip(rows, expected):
+        assert [row["probabilities"][c] for c in clf.classes_] == pytest.approx(probabilities.tolist(), abs=1e-6)
