@@ -81,3 +81,29 @@ def test_cli_predict_engines_agree(tiny_model_dir):
     assert [r["label"] for r in outputs["torch"]] == [r["label"] for r in outputs["onnx"]]
     for a, b in zip(outputs["torch"], outputs["onnx"]):
         assert a["score"] == pytest.approx(b["score"], abs=1e-5)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_int8_engine_stays_close_to_the_network(cell):
+    """int8 weights move probabilities a little; activations are quantized per batch, so a review
+    scores slightly differently beside other reviews (the fp32 engines are exact there)."""
+    import onnx
+
+    from sentiment_rnn.inference import quantize_int8
+    from sentiment_rnn.models.onnx_graph import build_onnx
+
+    torch.manual_seed(0)
+    config = ModelConfig(cell=cell, hidden_size=32, embedding_dim=24, pooling="max")
+    network = SentimentNet(config, 200, 2).eval()
+    ops = {node.op_type for node in onnx.load_from_string(quantize_int8(build_onnx(network))).graph.node}
+    assert ("DynamicQuantizeLSTM" in ops) == (cell == "lstm")  # ONNX Runtime quantizes no GRU
+    tokens, lengths = random_batch([30, 1, 12, 30, 7, 22], 200, seed=3)
+    expected = TorchEngine(network)(tokens, lengths)
+    engine = make_engine(network, "onnx-int8", threads=1)
+    assert engine.name == "onnx-int8"
+    got = engine(tokens, lengths)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, atol=0.02)
+    assert not np.allclose(got, expected, atol=1e-7)  # it is really the quantized graph that ran
+    for row, n in enumerate(lengths):
+        np.testing.assert_allclose(engine(tokens[row:row + 1, :n], lengths[row:row + 1])[0], got[row], atol=0.02)

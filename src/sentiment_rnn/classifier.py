@@ -194,7 +194,7 @@ class SentimentClassifier:
         return self.tokenizer_.encode(self.cleaner.many(texts))
 
     def use_engine(self, engine: str = "auto", threads: int = 0) -> SentimentClassifier:
-        """Run predictions on `engine` (torch | onnx | auto, see inference.py) with `threads` threads."""
+        """Run predictions on `engine` (torch | onnx | onnx-int8 | auto, see inference.py) with `threads` threads."""
         from .inference import make_engine
 
         self._check_fitted()

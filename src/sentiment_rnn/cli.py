@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-ENGINE_HELP = "inference engine: torch, onnx (ONNX Runtime), or auto (onnx when installed)"
+ENGINE_HELP = "inference engine: torch, onnx (ONNX Runtime), onnx-int8 (ONNX Runtime, int8 weights), or auto (onnx when installed)"
 THREADS_HELP = "inference threads (0: one per core)"
 
 

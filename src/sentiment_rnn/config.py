@@ -364,7 +364,7 @@ def parse_override(item: str) -> tuple[str, str, Any]:
 
 
 MODEL_SECTIONS = ("text", "tokenizer", "model", "training")
-ENGINES = ("auto", "torch", "onnx")  # inference engines (see inference.py)
+ENGINES = ("auto", "torch", "onnx", "onnx-int8")  # inference engines (see inference.py)
 
 
 @dataclass
@@ -381,7 +381,7 @@ class ServiceConfig:
     max_texts: int = 256  # texts per /v1/predict request; more: 422
     max_chars: int = 20_000  # characters per text; more: 422
     timeout_s: float = 10.0  # per request; past it: 504
-    engine: str = "auto"  # inference engine: torch | onnx | auto (onnx when installed)
+    engine: str = "auto"  # inference engine: torch | onnx | onnx-int8 | auto (onnx when installed)
     threads: int = 0  # inference threads; 0: one per core
 
     def __post_init__(self) -> None:
