@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Issue-5 figures for the CPU inference fast path: PyTorch vs ONNX Runtime, at 1 and 2 threads.
+"""Issue-5 figures for the CPU inference fast paths: PyTorch vs ONNX Runtime (fp32 and int8), at 1 and 2 threads.
 
 For a trained model and the official IMDB test reviews:
 - accuracy on all 25k test reviews with each engine (the accuracy change of the fast path);
@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-SETTINGS = [("torch", 1), ("onnx", 1), ("torch", 2), ("onnx", 2)]
+SETTINGS = [("torch", 1), ("onnx", 1), ("onnx-int8", 1), ("torch", 2), ("onnx", 2), ("onnx-int8", 2)]
 
 
 def measure(model: str, archive: str, engine: str, threads: int, n: int, accuracy: bool) -> dict:
@@ -97,13 +97,15 @@ def main() -> None:
             row["test_accuracy"] = accuracies[0]
         summary["settings"][f"{engine}@{threads}"] = row
     s = summary["settings"]
-    for threads in (1, 2):
-        summary[f"onnx_vs_torch_speedup@{threads}"] = {
-            key: round(s[f"onnx@{threads}"][key] / s[f"torch@{threads}"][key], 2)
-            for key in ("end_to_end_reviews_per_s", "model_only_reviews_per_s")}
-        summary[f"onnx_vs_torch_single_p50@{threads}"] = round(
-            s[f"torch@{threads}"]["single_ms_p50"] / s[f"onnx@{threads}"]["single_ms_p50"], 2)
-    summary["accuracy_change_points"] = round(100 * (s["onnx@2"]["test_accuracy"] - s["torch@2"]["test_accuracy"]), 3)
+    for engine in ("onnx", "onnx-int8"):
+        for threads in (1, 2):
+            summary[f"{engine}_vs_torch_speedup@{threads}"] = {
+                key: round(s[f"{engine}@{threads}"][key] / s[f"torch@{threads}"][key], 2)
+                for key in ("end_to_end_reviews_per_s", "model_only_reviews_per_s")}
+            summary[f"{engine}_vs_torch_single_p50@{threads}"] = round(
+                s[f"torch@{threads}"]["single_ms_p50"] / s[f"{engine}@{threads}"]["single_ms_p50"], 2)
+        summary[f"{engine}_accuracy_change_points"] = round(
+            100 * (s[f"{engine}@2"]["test_accuracy"] - s["torch@2"]["test_accuracy"]), 3)
     print("RESULT_JSON " + json.dumps(summary))
 
 

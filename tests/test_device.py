@@ -13,7 +13,7 @@ from conftest import ROOT, TINY_SETTINGS, write_imdb_archive
 from sentiment_rnn import SentimentClassifier
 from sentiment_rnn.config import TrainingConfig
 from sentiment_rnn.errors import ConfigError
-from sentiment_rnn.training.device import autocast_dtype, resolve_device
+from sentiment_rnn.training.device import autocast_dtype, cpu_has_native_bf16, resolve_device
 
 
 def test_device_settings_are_validated():
@@ -29,7 +29,10 @@ def test_asking_for_cuda_without_a_gpu_is_a_clear_error():
     with pytest.raises(ConfigError, match="sees no CUDA GPU"):
         resolve_device("cuda")
     assert resolve_device("auto").type == "cpu"
-    assert autocast_dtype("auto", torch.device("cpu")) is None  # fp32 on CPU unless asked
+    # on a CPU, auto is bf16 exactly where oneDNN runs it natively
+    expected = torch.bfloat16 if cpu_has_native_bf16() else None
+    assert autocast_dtype("auto", torch.device("cpu")) is expected
+    assert autocast_dtype("fp32", torch.device("cpu")) is None
 
 
 def test_bf16_autocast_trains_and_the_model_comes_back_to_cpu(tiny_data):

@@ -62,3 +62,18 @@ def test_no_recurrent_state_on_modules():
     net(torch.ones(2, 5, dtype=torch.long), torch.tensor([5, 2]))
     assert set(net.state_dict()) == set(before)
     assert all(not name.endswith(("hidden", "state")) for name in before)
+
+
+def test_cpu_dropout_keeps_the_expected_fraction_and_scale():
+    from sentiment_rnn.models.dropout import Dropout
+
+    torch.manual_seed(0)
+    layer = Dropout(0.25)
+    x = torch.ones(64, 100, 32)
+    y = layer(x)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - 0.75) < 0.01
+    assert torch.allclose(y[kept], torch.full_like(y[kept], 1 / 0.75))
+    layer.eval()
+    assert torch.equal(layer(x), x)
+    assert torch.equal(Dropout(0.0).train()(x), x) and not Dropout(1.0).train()(x).any()

@@ -65,7 +65,7 @@ def test_engines_agree_on_a_trained_model(tiny_model_dir):
 
 def test_unknown_engine_and_bad_threads_are_config_errors(tiny_model_dir):
     network = SentimentClassifier.load(tiny_model_dir, "torch").network_
-    with pytest.raises(ConfigError, match="engine must be one of auto, torch, onnx, got 'tensorrt'"):
+    with pytest.raises(ConfigError, match="engine must be one of auto, torch, onnx, onnx-int8, got 'tensorrt'"):
         make_engine(network, "tensorrt")
     with pytest.raises(ConfigError, match="threads must be ≥ 0"):
         make_engine(network, "onnx", threads=-1)

@@ -8,7 +8,9 @@ from sentiment_rnn.text.tokenizer import OOV_ID, PAD_ID, TextTokenizer
 
 def test_default_cleaning():
     clean = Cleaner.from_config(TextConfig())
-    assert clean("Great<br /><br />film &amp; I DIDN’T hate it!!!") == "great film & i did n't hate it !"
+    # stopwords go ("i", "did", "it"), the negation stays
+    assert clean("Great<br /><br />film &amp; I DIDN’T hate it!!!") == "great film & n't hate !"
+    assert Cleaner(TextConfig().pipeline[:-1])("I DIDN’T hate it!!!") == "i did n't hate it !"
     assert clean("Ｆｕｌｌ－ｗｉｄｔｈ") == "full - width"  # NFKC, then the hyphen is its own token
 
 
