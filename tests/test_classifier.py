@@ -45,7 +45,7 @@ def test_model_folder_has_no_pickle(tiny_model_dir):
     assert sorted(p.name for p in tiny_model_dir.iterdir() if p.is_file()) == [
         "config.json", "metrics.json", "model.safetensors", "tokenizer.json"]
     config = json.loads((tiny_model_dir / "config.json").read_text())
-    assert config["classes"] == ["negative", "positive"] and config["model"]["cell"] == "gru"
+    assert config["classes"] == ["negative", "positive"] and config["model"]["cell"] == "lstm"
     assert {"torch", "tokenizers", "sentiment_rnn"} <= set(config["versions"])
     for path in tiny_model_dir.rglob("*"):
         if path.is_file():

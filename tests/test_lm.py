@@ -24,7 +24,8 @@ from sentiment_rnn.models.weight_drop import add_weight_dropout, plain_state_dic
 from sentiment_rnn.training.trainer import learning_rate_factor, make_optimizer
 
 LM_SETTINGS = ["lm.embedding_dim=16", "lm.hidden_size=16", "lm.num_layers=2", "lm.val_reviews=12",
-               "lm.learning_rate=0.02", "lm.warmup_fraction=0.0", "lm.batch_size=8", "tokenizer.min_frequency=1"]
+               "lm.learning_rate=0.02", "lm.warmup_fraction=0.0", "lm.batch_size=8", "tokenizer.min_frequency=1",
+               f"text.pipeline={json.dumps(TINY_SETTINGS['text']['pipeline'])}"]  # as the tiny classifiers read
 
 
 @pytest.fixture(scope="module")

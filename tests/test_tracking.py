@@ -47,7 +47,7 @@ def test_run_records_params_metrics_tags_and_says_where_to_look(tracked):
     run_id = stdout.split("MLflow run ")[1].split()[0]
     r = client(uri).get_run(run_id)
     assert r.info.status == "FINISHED"
-    assert r.data.params["model.cell"] == "gru" and r.data.params["training.epochs"] == "3"
+    assert r.data.params["model.cell"] == "lstm" and r.data.params["training.epochs"] == "3"
     assert {"train_loss", "val_loss", "val_accuracy", "learning_rate", "reviews_per_s", "epoch_seconds",
             "step_loss", "grad_norm", "validation_accuracy"} <= set(r.data.metrics)
     assert len(client(uri).get_metric_history(run_id, "val_accuracy")) == 3
