@@ -102,8 +102,8 @@ def test_mismatched_weights_are_reported(tiny_model_dir):
 
 
 def test_predict_file_over_many_chunks_keeps_order_and_values(tiny_model_dir, tmp_path):
-    """Chunks are encoded on a second thread while the previous one is scored: rows must come out in
-    input order with the probabilities `predict_proba` gives."""
+    """Each chunk is sorted by length before batching: rows must still come out in input order with
+    the probabilities `predict_proba` gives."""
     from sentiment_rnn.predict_file import CHUNK_BATCHES, predict_file
 
     clf = SentimentClassifier.load(tiny_model_dir)

@@ -11,7 +11,6 @@ import csv
 import json
 import sys
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from .classifier import SentimentClassifier
@@ -48,13 +47,14 @@ def predict_file(clf: SentimentClassifier, input_path: str, output_path: str | N
     count = 0
 
     def write(handle) -> None:
+        nonlocal count
         writer = csv.writer(handle) if out_format == "csv" else None
         if writer:
             writer.writerow(["text", "label", "score"] + [f"p_{c}" for c in classes])
-
-        def emit(texts: list[str], encoded: Future) -> None:
-            nonlocal count
-            proba = clf.probabilities(encoded.result(), batch_size)
+        # Read chunks of 16 batches: predict_proba sorts a chunk by length before cutting it into
+        # batches, so padding stays short; memory is bounded by the chunk, whatever the file's size.
+        for texts in _batches(rows, batch_size * CHUNK_BATCHES, input_path):
+            proba = clf.predict_proba(texts, batch_size)
             for text, row in zip(texts, proba):
                 best = int(row.argmax())
                 if writer:
@@ -64,20 +64,6 @@ def predict_file(clf: SentimentClassifier, input_path: str, output_path: str | N
                                              "probabilities": {c: float(p) for c, p in zip(classes, row)}},
                                             ensure_ascii=False) + "\n")
             count += len(texts)
-
-        # Read chunks of 16 batches: `probabilities` sorts a chunk by length before cutting it into
-        # batches, so padding stays short; memory is bounded by two chunks, whatever the file's size.
-        # The next chunk is cleaned and tokenized (Python, holding the GIL) on a second thread while
-        # the network scores this one (ONNX Runtime and PyTorch release the GIL while they compute).
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode") as encoder:
-            pending = None
-            for texts in _batches(rows, batch_size * CHUNK_BATCHES, input_path):
-                encoded = encoder.submit(clf.encode, texts)
-                if pending:
-                    emit(*pending)
-                pending = (texts, encoded)
-            if pending:
-                emit(*pending)
 
     if output_path is None:
         write(sys.stdout)
