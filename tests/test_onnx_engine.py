@@ -48,6 +48,9 @@ def test_onnx_matches_torch_on_variable_length_batches(arch, num_classes):
     got = OnnxEngine(network)(tokens, lengths)
     assert got.shape == (5, num_classes)
     np.testing.assert_allclose(got, expected, atol=2e-6)
+    # Split across workers (each part trimmed to its own longest review) or not: the same results.
+    np.testing.assert_allclose(OnnxEngine(network, threads=1)(tokens, lengths), got, atol=2e-6)
+    np.testing.assert_allclose(OnnxEngine(network, threads=8)(tokens, lengths), got, atol=2e-6)
     # Each review alone gives the same result as inside the padded batch.
     for row, n in enumerate(lengths):
         alone = OnnxEngine(network)(tokens[row:row + 1, :n], lengths[row:row + 1])
