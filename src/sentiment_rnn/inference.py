@@ -3,12 +3,13 @@
 - `torch`: the network itself. Always available; the reference.
 - `onnx`: the same network as an ONNX graph (models/onnx_graph.py) on ONNX Runtime's CPU kernels.
   Same float32 arithmetic (probabilities agree to ~1e-7), much less fixed cost per recurrent step:
-  ~5× faster for one review, ~1.5× for a batch of 256 (benchmarks/inference_engines.py, README).
+  2.2× faster for one review of the default BiLSTM (5× for a BiGRU, whose PyTorch CPU kernel runs step
+  by step), 1.4–1.5× for a batch of 256 (benchmarks/inference_engines.py, README).
 - `onnx-int8`: that graph with its weights quantized to int8 by ONNX Runtime's dynamic quantization
   (LSTM layers, linear layers, the embedding table; ONNX Runtime has no quantized GRU or plain RNN, so
   for those only the embedding and head are). Activations are quantized per batch at run time. On the
-  2-core development machine (AVX-512 VNNI) 1.4-1.5× faster than `onnx` for BiLSTM models, test accuracy
-  within 0.01 points (README). Not bit-identical to the network: chosen explicitly, never by `auto`.
+  2-core development machine (AVX-512 VNNI) ~1.5× faster than `onnx` for the default BiLSTM, test
+  accuracy −0.06 points (README). Not bit-identical to the network: chosen explicitly, never by `auto`.
 - `auto` (default): `onnx` when onnxruntime is installed (the `fast` extra), else `torch`.
 
 The engine is chosen when a model is loaded; training always uses torch.
