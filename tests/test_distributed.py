@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SHARED_ARCHIVE
+from conftest import SHARED_ARCHIVE, shared_archive
 
 pytestmark = pytest.mark.slow
 SETTINGS = ["--limit", "4000", "--epochs", "4", "--seed", "5", "--quiet", "--set", "tokenizer.max_length=128",
@@ -25,8 +25,7 @@ def train(launcher: list[str], out: Path, uri: str, cwd: Path) -> subprocess.Com
 
 
 def test_two_processes_match_one_and_write_one_model_and_one_run(tmp_path):
-    if not SHARED_ARCHIVE.exists():
-        pytest.skip(f"no IMDB archive at {SHARED_ARCHIVE}")
+    shared_archive()
     torchrun = str(Path(sys.executable).with_name("torchrun"))
     one = train([sys.executable], tmp_path / "one", f"sqlite:///{tmp_path / 'one.db'}", tmp_path)
     assert one.returncode == 0, one.stderr

@@ -5,14 +5,12 @@ in a dict instead of through `tokenizers`; both were checked on all 100k IMDB re
 differences); here, on real reviews and on generated text aimed at the edge cases.
 """
 
-import os
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import SHARED_ARCHIVE
+from conftest import shared_archive
 from sentiment_rnn import TokenizerConfig
 from sentiment_rnn.config import TextConfig
 from sentiment_rnn.text.cleaning import Cleaner, _separate_punctuation_whole, separate_punctuation
@@ -28,13 +26,9 @@ TEXTS = st.lists(PIECES, max_size=40).map("".join)
 
 @pytest.fixture(scope="module")
 def imdb_texts():
-    if not SHARED_ARCHIVE.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must have the shared IMDB archive at {SHARED_ARCHIVE}")
-        pytest.skip(f"no IMDB archive at {SHARED_ARCHIVE}")
     from sentiment_rnn.data import load_imdb_split
 
-    return load_imdb_split(SHARED_ARCHIVE, "test").texts[:3000]
+    return load_imdb_split(shared_archive(), "test").texts[:3000]
 
 
 @given(TEXTS)

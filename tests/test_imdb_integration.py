@@ -1,10 +1,8 @@
 """Integration: train on a slice of the real IMDB archive and beat a clear floor on held-out reviews."""
 
-import os
-
 import pytest
 
-from conftest import SHARED_ARCHIVE
+from conftest import shared_archive
 from sentiment_rnn import ExperimentConfig
 from sentiment_rnn.pipeline import evaluate, load_reviews, train
 
@@ -13,11 +11,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def archive():
-    if not SHARED_ARCHIVE.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must have the shared IMDB archive at {SHARED_ARCHIVE}")
-        pytest.skip(f"no IMDB archive at {SHARED_ARCHIVE}")
-    return SHARED_ARCHIVE
+    return shared_archive()
 
 
 def test_small_slice_beats_floor_on_official_test_reviews(archive, tmp_path):
