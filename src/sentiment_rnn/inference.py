@@ -17,6 +17,9 @@ The engine is chosen when a model is loaded; training always uses torch.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import torch
 
@@ -52,9 +55,6 @@ class OnnxEngine:
     """
 
     def __init__(self, network: SentimentNet, threads: int = 0, int8: bool = False):
-        import os
-        from concurrent.futures import ThreadPoolExecutor
-
         import onnxruntime
 
         from .models.onnx_graph import build_onnx
