@@ -45,14 +45,14 @@ def test_trains_on_cuda_and_the_model_comes_back_to_cpu(tiny_data, precision, tm
     assert weights.device.type == "cpu" and weights.dtype == torch.float32
     assert clf.score(*tiny_data) > 0.9
     clf.save(tmp_path / "model")
-    again = SentimentClassifier.load(tmp_path / "model")
+    again = SentimentClassifier.load(tmp_path / "model", "torch")  # the engine a freshly fitted model uses
     assert (again.predict_proba(tiny_data[0]) == clf.predict_proba(tiny_data[0])).all()
 
 
 def test_the_step_loop_does_not_wait_for_the_gpu(tiny_data):
     """Host-device syncs come once per `log_every_steps` group and per epoch, never once per step."""
     settings = {**TINY_SETTINGS, "training": {**TINY_SETTINGS["training"], "device": "cuda", "epochs": 2,
-                                              "batch_size": 4, "log_every_steps": 8, "precision": "bf16"}}
+                                              "batch_size": 2, "log_every_steps": 16, "precision": "bf16"}}
     clf = SentimentClassifier(**settings)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -62,9 +62,10 @@ def test_the_step_loop_does_not_wait_for_the_gpu(tiny_data):
         finally:
             torch.cuda.set_sync_debug_mode("default")
     steps = len(clf.history_.steps)
-    assert steps == 32  # 64 training reviews in batches of 4, twice
+    assert steps == 64  # 64 training reviews in batches of 2, twice
     syncs = [w for w in caught if "synchroniz" in str(w.message)]
     assert syncs  # the check sees syncs at all (moving the model back to the CPU is one)
     per_site = collections.Counter((w.filename, w.lineno) for w in syncs)
-    # a per-step sync would come ~32 times from one line; step groups (4) and epoch totals (2) far fewer
-    assert max(per_site.values()) < steps / 2, per_site.most_common(5)
+    # A per-step sync comes at least 64 times from one line. Seen on an H200: step groups and epoch
+    # totals 4 each; moving the model to the GPU and back 22 (11 tensors, twice).
+    assert max(per_site.values()) < steps, per_site.most_common(5)

@@ -179,6 +179,10 @@ def build_onnx(network: SentimentNet) -> bytes:
          helper.make_tensor_value_info("lengths", TensorProto.INT64, ["batch"])],
         [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", network.num_classes])],
         g.initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="sentiment-rnn")
+    opsets = [helper.make_opsetid("", OPSET)]
+    # The lowest IR version the opset needs, not the onnx package's newest: an older ONNX Runtime
+    # refuses a newer IR version (onnx 1.23 writes IR 14; onnxruntime 1.30 reads at most 13).
+    model = helper.make_model(graph, opset_imports=opsets, ir_version=helper.find_min_ir_version_for(opsets),
+                              producer_name="sentiment-rnn")
     return model.SerializeToString()
 

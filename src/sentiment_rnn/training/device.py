@@ -23,8 +23,8 @@ def resolve_device(name: str) -> torch.device:
         if not torch.cuda.is_available():
             raise ConfigError(f"training.device is {name!r} but this PyTorch sees no CUDA GPU "
                               f"(torch {torch.__version__}); use training.device=cpu or auto")
-        if name == "cuda" and "LOCAL_RANK" in os.environ:
-            name = f"cuda:{int(os.environ['LOCAL_RANK'])}"
+        if name == "cuda":  # set_device needs an index: torchrun's LOCAL_RANK, else the current GPU
+            name = f"cuda:{int(os.environ.get('LOCAL_RANK', torch.cuda.current_device()))}"
         device = torch.device(name)
         torch.cuda.set_device(device)
         torch.backends.cudnn.benchmark = True  # batch shapes repeat within length buckets
