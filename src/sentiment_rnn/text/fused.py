@@ -1,0 +1,66 @@
+"""Raw text → token ids without building the cleaned text, for prediction.
+
+The default pipeline ends with `separate_punctuation` and `remove_stopwords`, and a word-level
+vocabulary follows: run as written, each step joins its tokens into a string that the next one
+splits again. Here the tokens of `separate_punctuation` (`punctuation_tokens`) go straight to one
+lookup table, where stopwords map to -1 and are dropped. Same ids as cleaning and tokenizing in
+turn; tests/test_fast_text_paths.py compares both on IMDB reviews and on generated text.
+
+Used only where that is exact: the pipeline ends with `separate_punctuation` (optionally followed
+by `remove_stopwords`) and the tokenizer is a plain word lookup (`TextTokenizer._word_ids`). Texts
+holding what the library splits differently (`_LIBRARY_ONLY`) take the step-by-step path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .cleaning import Cleaner, punctuation_tokens
+from .stopwords import stopword_list
+from .tokenizer import _LIBRARY_ONLY, OOV_ID, TextTokenizer
+
+SEPARATE = "separate_punctuation"
+STOPWORDS = "remove_stopwords"
+DROP = -1
+
+
+class FusedEncoder:
+    def __init__(self, cleaner: Cleaner, tokenizer: TextTokenizer, word_ids: dict[str, int], prefix_length: int,
+                 stopwords: frozenset[str]):
+        self.cleaner, self.tokenizer = cleaner, tokenizer
+        self._prefix = cleaner._fns[:prefix_length]
+        # stopwords are removed before the lookup, whatever the vocabulary holds
+        self._table = {**word_ids, **dict.fromkeys(stopwords, DROP)}
+        self._drops = bool(stopwords)
+
+    @classmethod
+    def build(cls, cleaner: Cleaner, tokenizer: TextTokenizer) -> FusedEncoder | None:
+        """The fused encoder where it gives exactly the step-by-step ids, else None."""
+        pipeline = cleaner.pipeline
+        if pipeline[-1:] == [SEPARATE]:
+            prefix, stop = len(pipeline) - 1, frozenset()
+        elif pipeline[-2:] == [SEPARATE, STOPWORDS]:
+            prefix, stop = len(pipeline) - 2, stopword_list(cleaner.stopwords)
+        else:
+            return None
+        word_ids = tokenizer._word_ids
+        if word_ids is None:
+            return None
+        return cls(cleaner, tokenizer, word_ids, prefix, stop)
+
+    def encode(self, texts: Sequence[str]) -> list[np.ndarray]:
+        return [self._encode_one(text) for text in texts]
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        for fn in self._prefix:
+            text = fn(text)
+        if any(marker in text for marker in _LIBRARY_ONLY):
+            return self.tokenizer.encode([Cleaner(self.cleaner.pipeline[len(self._prefix):],
+                                                  self.cleaner.stopwords)(text)])[0]
+        lookup = self._table.get
+        ids = np.array([lookup(token, OOV_ID) for token in punctuation_tokens(text)], dtype=np.int64)
+        if self._drops:
+            ids = ids[ids != DROP]
+        return self.tokenizer._truncate(ids)
