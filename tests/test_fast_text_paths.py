@@ -107,3 +107,17 @@ def test_fused_encoder_only_where_exact():
     assert FusedEncoder.build(Cleaner(["separate_punctuation", "lowercase"]), words) is None
     assert FusedEncoder.build(Cleaner(["lowercase"]), words) is None
     assert FusedEncoder.build(Cleaner(["separate_punctuation"]), words) is not None
+
+
+def test_classifier_encodes_with_the_current_tokenizer_after_a_refit(tiny_data):
+    from conftest import TINY_SETTINGS
+    from sentiment_rnn import SentimentClassifier
+
+    settings = {**TINY_SETTINGS, "training": {**TINY_SETTINGS["training"], "epochs": 1}}
+    clf = SentimentClassifier(**settings).fit(*tiny_data)
+    assert clf._fused_encoder() is not None  # the one-pass path is the one under test
+    clf.encode(["warm the fused encoder up"])
+    clf.fit(["zebra quagga"] * 6 + ["okapi tapir"] * 6, ["positive"] * 6 + ["negative"] * 6)
+    text = ["zebra okapi the plot"]
+    assert [ids.tolist() for ids in clf.encode(text)] == step_by_step_ids(clf.cleaner, clf.tokenizer_, text)
+    assert clf.encode(text)[0].tolist()[:2] != [1, 1]  # the new words are in the new vocabulary

@@ -200,11 +200,10 @@ class SentimentClassifier:
     def _fused_encoder(self) -> FusedEncoder | None:
         """Cleaning and word lookup in one pass where that is exact (text/fused.py); rebuilt when
         the tokenizer or the cleaning settings change."""
-        key = (self.tokenizer_, tuple(self.text.pipeline), self.text.stopwords)
-        cached = getattr(self, "_fused", None)
-        if cached is None or cached[0][0] is not key[0] or cached[0][1:] != key[1:]:
-            self._fused = (key, FusedEncoder.build(self.cleaner, self.tokenizer_))
-        return self._fused[1]
+        key = (self.tokenizer_, tuple(self.text.pipeline), self.text.stopwords)  # the tokenizer by identity
+        if getattr(self, "_fused_key", None) != key:
+            self._fused_key, self._fused = key, FusedEncoder.build(self.cleaner, self.tokenizer_)
+        return self._fused
 
     def use_engine(self, engine: str = "auto", threads: int = 0) -> SentimentClassifier:
         """Run predictions on `engine` (torch | onnx | onnx-int8 | auto, see inference.py) with `threads` threads."""

@@ -31,6 +31,7 @@ class FusedEncoder:
                  stopwords: frozenset[str]):
         self.cleaner, self.tokenizer = cleaner, tokenizer
         self._prefix = cleaner._fns[:prefix_length]
+        self._rest = Cleaner(cleaner.pipeline[prefix_length:], cleaner.stopwords)  # for the step-by-step path
         # stopwords are removed before the lookup, whatever the vocabulary holds
         self._table = {**word_ids, **dict.fromkeys(stopwords, DROP)}
         self._drops = bool(stopwords)
@@ -57,8 +58,7 @@ class FusedEncoder:
         for fn in self._prefix:
             text = fn(text)
         if any(marker in text for marker in _LIBRARY_ONLY):
-            return self.tokenizer.encode([Cleaner(self.cleaner.pipeline[len(self._prefix):],
-                                                  self.cleaner.stopwords)(text)])[0]
+            return self.tokenizer.encode([self._rest(text)])[0]
         lookup = self._table.get
         ids = np.array([lookup(token, OOV_ID) for token in punctuation_tokens(text)], dtype=np.int64)
         if self._drops:
