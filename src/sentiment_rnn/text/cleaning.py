@@ -124,7 +124,7 @@ def _separate_piece(piece: str) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=1 << 12)
 def _mark_runs(marks: str) -> tuple[str, ...]:
-    """"!!?" → ("!", "?"): one token per run of the same mark."""
+    """One token per run of the same mark: `!!?` → ("!", "?")."""
     return tuple(mark for mark, _ in itertools.groupby(marks))
 
 
