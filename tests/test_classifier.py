@@ -38,7 +38,7 @@ def test_history_records_pre_clip_gradient_norm(tiny_data):
     clf = SentimentClassifier(**settings).fit(*tiny_data)
     norms = [s.grad_norm for s in clf.history_.steps]
     assert len(norms) == len(clf.history_.steps) > 0 and all(n > 0 for n in norms)
-    assert any(n > clf.training.clip_norm for n in norms)  # recorded before clipping
+    assert any(n > clf.training_config_.clip_norm for n in norms)  # recorded before clipping
 
 
 def test_model_folder_has_no_pickle(tiny_model_dir):

@@ -1,3 +1,5 @@
+from dataclasses import asdict
+
 import pytest
 
 from sentiment_rnn import ConfigError, ExperimentConfig, ModelConfig, SentimentClassifier
@@ -19,7 +21,8 @@ def test_same_names_in_file_cli_and_python(tmp_path):
     assert config.model == ModelConfig(cell="lstm", hidden_size=48)
     assert config.training.learning_rate == 1.0  # int accepted for a float setting
     assert config.flat()["model.hidden_size"] == 48
-    assert SentimentClassifier(model={"cell": "lstm", "hidden_size": 48}).model == config.model
+    params = SentimentClassifier(model={"cell": "lstm", "hidden_size": 48}).get_params()
+    assert {k.removeprefix("model__"): v for k, v in params.items() if k.startswith("model__")} == asdict(config.model)
 
 
 @pytest.mark.parametrize("override, message", [

@@ -49,7 +49,7 @@ def test_separate_punctuation_chunked_equals_whole_text_on_imdb(imdb_texts):
 
 
 def library_ids(tokenizer: TextTokenizer, texts: list[str]) -> list[list[int]]:
-    return [tokenizer._truncate(np.asarray(e.ids, dtype=np.int64)).tolist()
+    return [tokenizer.truncate(np.asarray(e.ids, dtype=np.int64)).tolist()
             for e in tokenizer.backend.encode_batch(texts, add_special_tokens=False)]
 
 
@@ -58,7 +58,7 @@ def library_ids(tokenizer: TextTokenizer, texts: list[str]) -> list[list[int]]:
 def test_word_level_lookup_equals_library(texts):
     tokenizer = TextTokenizer.train(["a n t s _ 7 é ' , . don't it's x\x1cy"] * 3,
                                     TokenizerConfig(min_frequency=1, max_length=16))
-    assert tokenizer._word_ids is not None  # the fast path is what is under test
+    assert tokenizer.word_ids is not None  # the fast path is what is under test
     assert [ids.tolist() for ids in tokenizer.encode(texts)] == library_ids(tokenizer, texts)
 
 
@@ -70,7 +70,7 @@ def test_word_level_lookup_equals_library_on_imdb(imdb_texts):
 
 def test_bpe_goes_through_the_library():
     tokenizer = TextTokenizer.train(["good film bad film"] * 5, TokenizerConfig(kind="bpe", vocab_size=40, min_frequency=1))
-    assert tokenizer._word_ids is None
+    assert tokenizer.word_ids is None
     assert [ids.tolist() for ids in tokenizer.encode(["good films"])] == library_ids(tokenizer, ["good films"])
 
 

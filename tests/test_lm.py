@@ -18,10 +18,10 @@ from sentiment_rnn.ensemble import Ensemble
 from sentiment_rnn.errors import ModelError
 from sentiment_rnn.inference import OnnxEngine, TorchEngine
 from sentiment_rnn.lm.pretrain import pretrain_lm
-from sentiment_rnn.lm.transfer import load_encoder
+from sentiment_rnn.folder import read_encoder_folder
 from sentiment_rnn.models import SentimentNet
 from sentiment_rnn.models.weight_drop import add_weight_dropout, plain_state_dict, remove_weight_dropout
-from sentiment_rnn.training.trainer import learning_rate_factor, make_optimizer
+from sentiment_rnn.training.loop import learning_rate_factor, make_optimizer
 
 LM_SETTINGS = ["lm.embedding_dim=16", "lm.hidden_size=16", "lm.num_layers=2", "lm.val_reviews=12",
                "lm.learning_rate=0.02", "lm.warmup_fraction=0.0", "lm.batch_size=8", "tokenizer.min_frequency=1",
@@ -46,7 +46,7 @@ def test_pretrain_lm_learns_and_writes_an_encoder_folder(forward_encoder):
     assert sorted(p.name for p in out.iterdir()) == ["config.json", "encoder.safetensors", "tokenizer.json"]
     perplexities = [e["val_perplexity"] for e in summary["epochs"]]
     assert perplexities[-1] < perplexities[0] and perplexities[-1] < summary["vocab_size"] / 2
-    encoder = load_encoder(out)
+    encoder = read_encoder_folder(out)
     assert encoder.lm.direction == "forward" and len(encoder.history) == 4
     assert not any("parametrizations" in k for k in encoder.weights)  # weight dropout left no trace
     assert {"embedding.weight", "encoder.layers.1.0.weight_hh_l0", "output_bias"} <= set(encoder.weights)
@@ -54,7 +54,7 @@ def test_pretrain_lm_learns_and_writes_an_encoder_folder(forward_encoder):
 
 def test_a_classifier_folder_is_not_an_encoder(tiny_model_dir):
     with pytest.raises(ModelError, match="is not a pretrained encoder"):
-        load_encoder(tiny_model_dir)
+        read_encoder_folder(tiny_model_dir)
 
 
 def test_classifier_starts_from_the_encoder_and_gradual_unfreezing_trains_the_head_first(forward_encoder, tiny_data):
@@ -62,8 +62,9 @@ def test_classifier_starts_from_the_encoder_and_gradual_unfreezing_trains_the_he
     settings = {"model": {"init_encoder": str(out), "pooling": "concat", "hidden_size": 99},
                 "training": {**TINY_SETTINGS["training"], "epochs": 1, "gradual_unfreezing": True}}
     clf = SentimentClassifier(**settings).fit(*tiny_data)
-    encoder = load_encoder(out)
-    assert clf.model.hidden_size == 16 and clf.model.bidirectional is False  # the encoder's architecture
+    encoder = read_encoder_folder(out)
+    assert clf.model_config_.hidden_size == 16 and clf.model_config_.bidirectional is False  # the encoder's architecture
+    assert clf.model["hidden_size"] == 99  # what the user asked for stays as given
     assert clf.tokenizer_.backend.get_vocab() == encoder.tokenizer.backend.get_vocab()
     state = clf.network_.state_dict()
     for name in ("embedding.weight", "encoder.layers.0.0.weight_ih_l0", "encoder.layers.1.0.weight_hh_l0"):
@@ -78,7 +79,7 @@ def test_fine_tuning_from_a_backward_encoder_learns_and_ensembles(archive, tmp_p
     settings = {"model": {"init_encoder": str(tmp_path / "bwd"), "pooling": "concat", "weight_dropout": 0.2},
                 "training": {**TINY_SETTINGS["training"], "schedule": "stlr", "lr_decay_per_layer": 2.6}}
     backward = SentimentClassifier(**settings).fit(*tiny_data)
-    assert backward.model.direction == "backward" and backward.score(*tiny_data) > 0.9
+    assert backward.model_config_.direction == "backward" and backward.score(*tiny_data) > 0.9
     backward.save(tmp_path / "bwd-model")
     reloaded = SentimentClassifier.load(tmp_path / "bwd-model")  # plain weight names: loads and agrees
     np.testing.assert_allclose(reloaded.predict_proba(tiny_data[0]), backward.predict_proba(tiny_data[0]), atol=2e-6)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn import metrics
 
-from sentiment_rnn.training.metrics import binary_roc_auc, classification_report, roc_points
+from sentiment_rnn.metrics import binary_roc_auc, classification_report, roc_points
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])

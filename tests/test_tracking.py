@@ -162,11 +162,11 @@ def test_failed_run_is_marked_failed(tmp_path):
 def test_interrupted_run_is_marked_killed(tmp_path, imdb_archive):
     from sentiment_rnn import ExperimentConfig
     from sentiment_rnn.pipeline import train
-    from sentiment_rnn.tracking import Tracker
-    from sentiment_rnn.training.trainer import Callback
+    from sentiment_rnn.tracking.runs import Tracker
+    from sentiment_rnn.training.callbacks import Callback
 
     class Interrupt(Callback):
-        def on_epoch_end(self, record):
+        def on_epoch_end(self, loop, record):
             raise KeyboardInterrupt
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"

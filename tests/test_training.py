@@ -7,7 +7,7 @@ import torch
 from conftest import TINY_SETTINGS
 from sentiment_rnn import SentimentClassifier
 from sentiment_rnn.training.batching import bucketed_batches
-from sentiment_rnn.training.trainer import Callback
+from sentiment_rnn.training.callbacks import Callback
 
 
 def test_bucketing_reduces_padding_and_covers_everything():
@@ -39,7 +39,7 @@ def test_early_stopping(tiny_data):
 
 
 class Interrupt(Callback):
-    def on_epoch_end(self, record):
+    def on_epoch_end(self, loop, record):
         if record.epoch == 1:
             raise KeyboardInterrupt
 

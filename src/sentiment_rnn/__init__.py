@@ -6,8 +6,7 @@ Importing this package is light: torch loads with the classifier, MLflow never o
 from .classifier import SentimentClassifier
 from .config import DataConfig, ExperimentConfig, ModelConfig, TextConfig, TokenizerConfig, TrainingConfig
 from .errors import ConfigError, DataError, DownloadError, ModelError, SentimentRNNError
-
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
     "ConfigError",

@@ -209,7 +209,7 @@ MODEL_HELP = "model folder, runs:/RUN_ID/model, models:/NAME/VERSION or models:/
 
 
 def _version() -> str:
-    from . import __version__
+    from .version import __version__
 
     return __version__
 
@@ -284,15 +284,14 @@ def cmd_train(args) -> int:
     context = distributed.setup()  # torchrun: one process per rank; otherwise a no-op
     tracker = None
     if not args.no_track and context.is_main:
-        from .tracking import Tracker
+        from .tracking.runs import Tracker
 
         tracker = Tracker(args.tracking_uri, args.experiment, args.register, config.training.log_every_steps)
     progress = None if args.quiet or not context.is_main else TrainingProgress()
     download = None if args.quiet or not context.is_main else DownloadProgress()
     try:
         clf, summary = train(config, args.out, callbacks=[progress] if progress else [], resume=args.resume,
-                             progress=download, tracker=tracker, evaluate_test=args.evaluate_test,
-                             rank=context.rank, world_size=context.world_size)
+                             progress=download, tracker=tracker, evaluate_test=args.evaluate_test)
     finally:
         distributed.teardown(context)
     if not context.is_main:
@@ -304,7 +303,7 @@ def cmd_train(args) -> int:
     if "test_accuracy" in summary:
         print(f"test accuracy {summary['test_accuracy']:.4f}")
     if tracker is not None:
-        from .tracking import ui_hint
+        from .tracking.store import ui_hint
 
         print(f"MLflow run {summary['run_id']} in experiment {args.experiment!r}: {ui_hint(tracker.uri)}")
         if "registered_version" in summary:
@@ -318,26 +317,29 @@ class TrainingProgress:
     def __init__(self):
         self.bar = None
 
-    def on_train_start(self, total_steps, steps_per_epoch, start_epoch):
+    def on_train_start(self, loop):
         from tqdm import tqdm
 
-        self.bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch, unit="step", dynamic_ncols=True,
-                        file=sys.stderr)
+        self.bar = tqdm(total=loop.total_steps, initial=loop.start_epoch * loop.steps_per_epoch, unit="step",
+                        dynamic_ncols=True, file=sys.stderr)
         self.reviews = 0
 
-    def on_step(self, record):
+    def on_epoch_start(self, loop, epoch):
+        pass
+
+    def on_step(self, loop, record):
         self.bar.update(1)
         self.reviews += record.reviews
         if record.step % 10 == 0:
             rate = self.reviews / max(self.bar.format_dict["elapsed"], 1e-9)
             self.bar.set_postfix(epoch=record.epoch + 1, loss=f"{record.loss:.3f}", reviews_s=f"{rate:.0f}")
 
-    def on_epoch_end(self, r):
+    def on_epoch_end(self, loop, r):
         val = f"val loss {r.val_loss:.4f}  val acc {r.val_accuracy:.4f}" if r.val_loss is not None else "no validation"
         self.bar.write(f"epoch {r.epoch + 1}: train loss {r.train_loss:.4f}  train acc {r.train_accuracy:.4f}  "
                        f"{val}  {r.seconds:.0f} s  {r.reviews_per_s:.0f} reviews/s{'  *best' if r.improved else ''}")
 
-    def on_train_end(self, history):
+    def on_train_end(self, loop):
         self.bar.close()
 
 
@@ -437,9 +439,11 @@ def cmd_predict(args) -> int:
         return _usage_error("--output needs --input")
     clf = _load_models(args)
     if args.texts:
+        from .prediction import describe
+
         proba = clf.predict_proba(args.texts, args.batch_size)
         for text, row in zip(args.texts, proba):
-            result = _result(clf, text, row)
+            result = {"text": text, **describe(clf.classes_, row)}
             if args.json:
                 print(json.dumps(result, ensure_ascii=False))
             else:
@@ -455,22 +459,16 @@ def cmd_predict(args) -> int:
 
 def _load_models(args):
     """The model, or the ensemble of it and every --ensemble model."""
-    clf = _load_model(args.model, args.tracking_uri, args.engine, args.threads)
-    if not args.ensemble:
-        return clf
+    from .classifier import SentimentClassifier
+    from .tracking.registry import resolve
+
+    models = [SentimentClassifier.load(resolve(ref, args.tracking_uri).folder, args.engine, args.threads)
+              for ref in [args.model, *args.ensemble]]
+    if len(models) == 1:
+        return models[0]
     from .ensemble import Ensemble
 
-    return Ensemble([clf] + [_load_model(ref, args.tracking_uri, args.engine, args.threads) for ref in args.ensemble])
-
-
-def _load_model(ref: str, tracking_uri: str | None, engine: str = "auto", threads: int = 0):
-    from .classifier import SentimentClassifier
-
-    if ref.startswith(("runs:/", "models:/")):
-        from .tracking import resolve_model
-
-        ref = resolve_model(ref, tracking_uri)
-    return SentimentClassifier.load(ref, engine, threads)
+    return Ensemble(models)
 
 
 # ---- serve ------------------------------------------------------------------------------------
@@ -484,12 +482,14 @@ def cmd_serve(args) -> int:
     from .config import ServiceConfig
     from .service.app import ENV_KEY, model_info
 
-    config = ServiceConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ServiceConfig)})
-    folder, name, version = _model_folder(args.model, args.tracking_uri)
     from .classifier import SentimentClassifier
+    from .tracking.registry import resolve
 
-    SentimentClassifier.load(folder, config.engine)  # fail here, with a one-line error, not inside a worker
-    info = model_info(folder, name, version)
+    config = ServiceConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ServiceConfig)})
+    model = resolve(args.model, args.tracking_uri)
+    SentimentClassifier.load(model.folder, config.engine)  # fail here, with a one-line error, not inside a worker
+    folder = model.folder
+    info = model_info(folder, model.name, model.version)
     os.environ[ENV_KEY] = json.dumps({"model_dir": str(folder), "config": dataclasses.asdict(config), "info": info})
     print(f"serving {info['name']} (digest {info['digest']}) on http://{config.host}:{config.port}/", file=sys.stderr)
     # uvicorn handles SIGTERM: stop accepting, finish what is in flight, run shutdown, exit.
@@ -498,27 +498,16 @@ def cmd_serve(args) -> int:
     return 0
 
 
-def _model_folder(ref: str, tracking_uri: str | None) -> tuple[Path, str | None, str | None]:
-    """(local folder, registered name, version) for any model reference."""
-    if not ref.startswith(("runs:/", "models:/")):
-        return Path(ref), None, None
-    from .tracking import resolve_model, version_of
-
-    folder = resolve_model(ref, tracking_uri)
-    name, version = version_of(ref, tracking_uri)
-    return folder, name, version
-
-
 # ---- models, data -------------------------------------------------------------------------------
 
 def cmd_models(args) -> int:
-    from . import tracking
+    from .tracking import registry
 
     if args.models_command == "alias":
-        tracking.set_alias(args.name, args.version, args.alias, args.tracking_uri)
+        registry.set_alias(args.name, args.version, args.alias, args.tracking_uri)
         print(f"{args.name}@{args.alias} → version {args.version}")
         return 0
-    rows = tracking.list_models(args.tracking_uri)
+    rows = registry.list_models(args.tracking_uri)
     if args.json:
         print(json.dumps(rows))
         return 0
@@ -532,7 +521,7 @@ def cmd_models(args) -> int:
 
 
 def cmd_data(args) -> int:
-    from .data.derived import cache_entries, prepare_cleaned
+    from .data.derived import cache_entries
 
     if args.data_command == "info":
         rows = cache_entries()
@@ -545,22 +534,13 @@ def cmd_data(args) -> int:
                 print("the dataset cache is empty")
         return 0
     from .config import ExperimentConfig
-    from .pipeline import load_reviews
+    from .pipeline import prepare_data
 
-    config = ExperimentConfig.load(args.config, _overrides(args))
-    raw = load_reviews(config.data, "train", config.data.train_file, config.data.limit, config.training.seed)
-    cleaned, path, reused = prepare_cleaned(raw, config.text)
-    result = {"raw_digest": raw.digest, "cleaned_digest": cleaned.digest, "rows": len(cleaned), "file": str(path),
-              "reused": reused, "dropped": raw.dropped}
+    result = prepare_data(ExperimentConfig.load(args.config, _overrides(args)))
     print(json.dumps(result) if args.json else
-          f"{'reused' if reused else 'built'} cleaned dataset {cleaned.digest[:12]} ({len(cleaned)} rows) at {path}")
+          f"{'reused' if result['reused'] else 'built'} cleaned dataset {result['cleaned_digest'][:12]} "
+          f"({result['rows']} rows) at {result['file']}")
     return 0
-
-
-def _result(clf, text: str, row) -> dict:
-    best = int(row.argmax())
-    return {"text": text, "label": clf.classes_[best], "score": float(row[best]),
-            "probabilities": {c: float(p) for c, p in zip(clf.classes_, row)}}
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from .errors import ConfigError
 
@@ -204,7 +204,15 @@ class EmbeddingsConfig:
 @dataclass
 class LanguageModelConfig:
     """`sentiment-rnn pretrain-lm`: a recurrent language model on the unlabeled and training reviews
-    (ULMFiT-style), whose embedding and encoder then start a classifier (`model.init_encoder`)."""
+    (ULMFiT-style), whose embedding and encoder then start a classifier (`model.init_encoder`).
+
+    It trains on the same loop as the classifier (training/loop.py); what the loop reads and the LM
+    does not let you change is fixed below as class constants, not settings."""
+
+    optimizer: ClassVar[str] = "adamw"
+    schedule: ClassVar[str] = "linear"
+    lr_decay_per_layer: ClassVar[float] = 1.0
+    log_every_steps: ClassVar[int] = 50  # progress is reported every 50 steps
 
     direction: Literal["forward", "backward"] = "forward"  # backward reads each review from its end
     embedding_dim: int = 256

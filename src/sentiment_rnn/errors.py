@@ -4,7 +4,9 @@
     ├── ConfigError        an unknown setting, a bad value, a bad combination
     ├── DataError          a file, row, column, label or archive member that cannot be used
     │   └── DownloadError  a download that failed or did not match its checksum
-    └── ModelError         a model folder that is missing, incomplete or incompatible
+    ├── ModelError         a model folder that is missing, incomplete or incompatible
+    ├── TrackingError      a tracking store that cannot be reached; a run, model or alias that does not exist
+    └── QueueFull          the service's prediction queue is full (answered 503 with Retry-After)
 
 `DataError` carries where the problem is (`source`, and `line`/`row`/`member` when known) so that
 the CLI can print one line a user can act on.
@@ -37,3 +39,11 @@ class DownloadError(DataError):
 
 class ModelError(SentimentRNNError):
     """A saved model that cannot be loaded: missing files, a bad config, mismatched weights."""
+
+
+class TrackingError(SentimentRNNError):
+    """The tracking store cannot be reached, or a run, model or alias does not exist."""
+
+
+class QueueFull(SentimentRNNError):
+    """More texts are waiting than the service's queue allows."""

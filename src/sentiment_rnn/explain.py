@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .classifier import SentimentClassifier
+from .prediction import describe
 
 
 def explain(clf: SentimentClassifier, text: str, batch_size: int = 128) -> dict[str, Any]:
@@ -26,11 +27,8 @@ def explain(clf: SentimentClassifier, text: str, batch_size: int = 128) -> dict[
     proba = clf.probabilities(variants, batch_size)
     full = proba[0]
     contributions = full[None, :] - proba[1:]  # (n_tokens, n_classes)
-    best = int(full.argmax())
     return {
-        "label": clf.classes_[best],
-        "score": float(full[best]),
-        "probabilities": {c: float(p) for c, p in zip(clf.classes_, full)},
+        **describe(clf.classes_, full),
         "method": "occlusion",
         "tokens": [{"token": tok, "contributions": {c: float(v) for c, v in zip(clf.classes_, row)}}
                    for tok, row in zip(tokens, contributions)],

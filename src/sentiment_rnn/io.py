@@ -1,4 +1,5 @@
-"""Atomic file writes: a reader never sees half a file, a crash never leaves one behind."""
+"""Atomic file writes (a reader never sees half a file, a crash never leaves one behind), and
+tensors in safetensors files."""
 
 from __future__ import annotations
 
@@ -34,3 +35,17 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 def atomic_write_json(path: str | Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def save_tensors(path: str | Path, tensors: dict) -> None:
+    """Tensors to a safetensors file (never pickle), atomically; copied to the CPU first."""
+    from safetensors.torch import save_file
+
+    plain = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    atomic_write(path, lambda tmp: save_file(plain, tmp))
+
+
+def load_tensors(path: str | Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(path))

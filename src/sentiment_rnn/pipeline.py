@@ -11,8 +11,9 @@ from .classifier import SentimentClassifier
 from .config import DataConfig, ExperimentConfig
 from .data.dataset import Reviews, load_imdb_split, load_labeled_file
 from .data.imdb import Progress, resolve_archive
-from .training.metrics import classification_report
-from .training.trainer import Callback
+from .metrics import classification_report
+from .training.callbacks import Callback
+from .training.distributed import current
 
 
 def load_reviews(data: DataConfig, split: str = "train", file: str | None = None, limit: int | None = None,
@@ -26,19 +27,19 @@ def load_reviews(data: DataConfig, split: str = "train", file: str | None = None
 
 
 def train(config: ExperimentConfig, out: str | Path, callbacks: list[Callback] | None = None,
-          resume: bool = False, progress: Progress | None = None, rank: int = 0,
-          world_size: int = 1, tracker: Any = None, evaluate_test: bool = False
-          ) -> tuple[SentimentClassifier, dict[str, Any]]:
-    """Train on the configured data's train split and save the model folder to `out`.
+          resume: bool = False, progress: Progress | None = None, tracker: Any = None,
+          evaluate_test: bool = False) -> tuple[SentimentClassifier, dict[str, Any]]:
+    """Train on the configured data's train split and save the model folder to `out`. Under
+    torchrun every rank trains its shard and rank 0 writes.
 
-    With a `tracking.Tracker`, the run records parameters, metrics, the raw and derived datasets,
-    plots and the model; it ends FINISHED, FAILED (an exception) or KILLED (an interrupt).
+    With a `tracking.runs.Tracker`, the run records parameters, metrics, the raw and derived
+    datasets, plots and the model; it ends FINISHED, FAILED (an exception) or KILLED (an interrupt).
     """
     config = with_encoder_settings(config)
     if tracker is not None:
         tracker.start(config.flat())
     try:
-        clf, summary = _train(config, Path(out), callbacks, resume, progress, rank, world_size, tracker, evaluate_test)
+        clf, summary = _train(config, Path(out), callbacks, resume, progress, tracker, evaluate_test)
     except KeyboardInterrupt:
         if tracker is not None:
             tracker.end("KILLED")
@@ -53,19 +54,20 @@ def train(config: ExperimentConfig, out: str | Path, callbacks: list[Callback] |
 
 
 def with_encoder_settings(config: ExperimentConfig) -> ExperimentConfig:
-    """With `model.init_encoder`, the encoder's cleaning, vocabulary and recurrent layers apply."""
+    """With `model.init_encoder`, the encoder's cleaning, vocabulary and recurrent layers apply (read
+    from its config.json; the classifier reads its weights when it fits)."""
     if not config.model.init_encoder:
         return config
     import dataclasses
 
-    from .lm.transfer import encoder_settings, load_encoder
+    from .folder import encoder_settings, read_encoder_settings
 
-    text, tokenizer, model = encoder_settings(load_encoder(config.model.init_encoder), config.text, config.tokenizer,
-                                              config.model)
+    lm, encoder_text, vocabulary, _ = read_encoder_settings(config.model.init_encoder)
+    text, tokenizer, model = encoder_settings(lm, vocabulary, encoder_text, config.tokenizer, config.model)
     return dataclasses.replace(config, text=text, tokenizer=tokenizer, model=model)
 
 
-def _train(config, out, callbacks, resume, progress, rank, world_size, tracker, evaluate_test):
+def _train(config, out, callbacks, resume, progress, tracker, evaluate_test):
     from .data.derived import prepare_cleaned
 
     started = time.perf_counter()
@@ -75,11 +77,12 @@ def _train(config, out, callbacks, resume, progress, rank, world_size, tracker, 
     data_info = {"source": raw.source, "digest": raw.digest, "cleaned_digest": cleaned.digest,
                  "class_counts": raw.class_counts(), "dropped": raw.dropped, "limit": config.data.limit}
     clf = SentimentClassifier(config.text, config.tokenizer, config.model, config.training)
-    clf.fit(train_part.texts, train_part.labels,
-            validation=(val_part.texts, val_part.labels) if len(val_part) else None,
-            callbacks=[*(callbacks or []), *([tracker] if tracker is not None else [])],
-            checkpoint_dir=out / "checkpoints", resume=resume, data_info=data_info,
-            rank=rank, world_size=world_size, texts_are_clean=True)
+    clf.fit_cleaned(train_part.texts, train_part.labels,
+                    validation=(val_part.texts, val_part.labels) if len(val_part) else None,
+                    callbacks=[*(callbacks or []), *([tracker] if tracker is not None else [])],
+                    checkpoint_dir=out / "checkpoints", resume=resume)
+    clf.data_info_.update(data_info)
+    rank = current().rank
     summary = {"train_seconds": round(time.perf_counter() - started, 2), "dropped": dict(raw.dropped),
                **_best_epoch_summary(clf)}
     test_report = None
@@ -109,7 +112,7 @@ def _log_run(tracker, config, clf, out, raw, cleaned, cleaned_file, reused, trai
 
     history = clf.history_.to_dict()
     tracker.log_figure(plots.learning_curves(history), "plots/learning_curves.png")
-    tracker.log_figure(plots.gradient_norms(history, clf.training.clip_norm), "plots/gradient_norm.png")
+    tracker.log_figure(plots.gradient_norms(history, clf.training_config_.clip_norm), "plots/gradient_norm.png")
     if len(val_part):
         proba = clf.predict_proba(val_part.texts)
         report = classification_report(val_part.labels, proba, clf.classes_)
@@ -173,3 +176,13 @@ def pretrain_embeddings(config: ExperimentConfig, out: str | Path, limit: int | 
     return {"out": str(out), "reviews": len(sentences), "tokens": sum(map(len, sentences)), "words": len(words),
             "dim": int(vectors.shape[1]), "algorithm": config.embeddings.algorithm,
             "seconds": round(time.perf_counter() - started, 1)}
+
+
+def prepare_data(config: ExperimentConfig) -> dict[str, Any]:
+    """`sentiment-rnn data prepare`: build (or reuse from the cache) the cleaned training set."""
+    from .data.derived import prepare_cleaned
+
+    raw = load_reviews(config.data, "train", config.data.train_file, config.data.limit, config.training.seed)
+    cleaned, path, reused = prepare_cleaned(raw, config.text)
+    return {"raw_digest": raw.digest, "cleaned_digest": cleaned.digest, "rows": len(cleaned), "file": str(path),
+            "reused": reused, "dropped": raw.dropped}

@@ -66,7 +66,7 @@ def confusion_matrix(matrix: list[list[int]], labels: list[str]):
 
 
 def roc_curve(targets: np.ndarray, scores: np.ndarray, auc: float | None):
-    from .training.metrics import roc_points
+    from .metrics import roc_points
 
     plt = _pyplot()
     fpr, tpr = roc_points(targets, scores)

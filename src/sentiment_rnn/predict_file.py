@@ -17,6 +17,7 @@ from .classifier import SentimentClassifier
 from .data import files
 from .errors import DataError
 from .io import atomic_write
+from .prediction import describe, probability_columns
 
 CHUNK_BATCHES = 16
 
@@ -50,19 +51,17 @@ def predict_file(clf: SentimentClassifier, input_path: str, output_path: str | N
         nonlocal count
         writer = csv.writer(handle) if out_format == "csv" else None
         if writer:
-            writer.writerow(["text", "label", "score"] + [f"p_{c}" for c in classes])
+            writer.writerow(["text", "label", "score"] + probability_columns(classes))
         # Read chunks of 16 batches: predict_proba sorts a chunk by length before cutting it into
         # batches, so padding stays short; memory is bounded by the chunk, whatever the file's size.
         for texts in _batches(rows, batch_size * CHUNK_BATCHES, input_path):
             proba = clf.predict_proba(texts, batch_size)
             for text, row in zip(texts, proba):
-                best = int(row.argmax())
+                result = describe(classes, row)
                 if writer:
-                    writer.writerow([text, classes[best], f"{row[best]:.6f}"] + [f"{p:.6f}" for p in row])
+                    writer.writerow([text, result["label"], f"{result['score']:.6f}"] + [f"{p:.6f}" for p in row])
                 else:
-                    handle.write(json.dumps({"text": text, "label": classes[best], "score": float(row[best]),
-                                             "probabilities": {c: float(p) for c, p in zip(classes, row)}},
-                                            ensure_ascii=False) + "\n")
+                    handle.write(json.dumps({"text": text, **result}, ensure_ascii=False) + "\n")
             count += len(texts)
 
     if output_path is None:

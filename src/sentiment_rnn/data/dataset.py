@@ -94,7 +94,7 @@ def _cache_path(kind: str, source_digest: str, options: dict) -> Path:
     return cache_dir() / "datasets" / f"{kind}-{key[:20]}"
 
 
-def _write_parquet(path: Path, reviews: Reviews) -> None:
+def write_parquet(path: Path, reviews: Reviews) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -107,7 +107,7 @@ def _write_parquet(path: Path, reviews: Reviews) -> None:
     atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
-def _read_parquet(path: Path) -> Reviews:
+def read_parquet(path: Path) -> Reviews:
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
@@ -138,8 +138,8 @@ def load_imdb_split(archive: str | Path | None, split: str, progress: imdb.Progr
             # Canonical order (class, then review id): the same whatever order the archive or
             # the file system lists members in.
             order = sorted(range(len(part)), key=lambda i: (part.labels[i] if part.labels else "", part.ids[i]))
-            _write_parquet(folder / f"{name}.parquet", part.subset(order))
-    return _read_parquet(folder / f"{split}.parquet")
+            write_parquet(folder / f"{name}.parquet", part.subset(order))
+    return read_parquet(folder / f"{split}.parquet")
 
 
 def load_labeled_file(path: str | Path, text_column: str = "review", label_column: str = "sentiment",
@@ -152,7 +152,7 @@ def load_labeled_file(path: str | Path, text_column: str = "review", label_colum
     options = {"format": fmt, "text": text_column, "label": label_column, "skip_empty": skip_empty}
     cached = _cache_path("file", file_sha256(path), options) / "data.parquet"
     if cached.exists():
-        reviews = _read_parquet(cached)
+        reviews = read_parquet(cached)
         reviews.source = source
         return reviews
     texts, labels, empty = [], [], 0
@@ -169,5 +169,5 @@ def load_labeled_file(path: str | Path, text_column: str = "review", label_colum
     if not texts:
         raise DataError("no usable rows", source=source)
     reviews = Reviews(texts, labels, source, dropped={"empty_text": empty} if empty else {})
-    _write_parquet(cached, reviews)
+    write_parquet(cached, reviews)
     return reviews

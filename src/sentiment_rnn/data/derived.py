@@ -14,7 +14,7 @@ from pathlib import Path
 from ..config import TextConfig
 from ..text.cleaning import Cleaner
 from .cache import cache_dir
-from .dataset import CACHE_FORMAT, Reviews, _read_parquet, _write_parquet
+from .dataset import CACHE_FORMAT, Reviews, read_parquet, write_parquet
 
 
 def cleaned_path(raw: Reviews, text: TextConfig) -> Path:
@@ -26,11 +26,11 @@ def prepare_cleaned(raw: Reviews, text: TextConfig) -> tuple[Reviews, Path, bool
     """(cleaned reviews, their cache file, whether the cache was reused)."""
     path = cleaned_path(raw, text)
     if path.exists():
-        cleaned = _read_parquet(path)
+        cleaned = read_parquet(path)
         return cleaned, path, True
     cleaned = Reviews(Cleaner.from_config(text).many(raw.texts), raw.labels,
                       f"{raw.source} cleaned by {'+'.join(text.pipeline)}", raw.ids, raw.ratings, dict(raw.dropped))
-    _write_parquet(path, cleaned)
+    write_parquet(path, cleaned)
     return cleaned, path, False
 
 

@@ -1,9 +1,5 @@
-"""`sentiment-rnn pretrain-lm`: train a language model on IMDB's unlabeled + training reviews and
-write an encoder folder:
-
-    config.json          kind "sentiment-rnn-encoder": the lm, text and tokenizer settings, history
-    tokenizer.json       the vocabulary (a classifier started from this encoder keeps it)
-    encoder.safetensors  embedding.*, encoder.* (the classifier's names) and the LM's output layer
+"""`sentiment-rnn pretrain-lm`: train a language model on IMDB's unlabeled + training reviews, on
+the one training loop (training/loop.py), and write an encoder folder (folder.py).
 
 The test split is never read; validation perplexity is measured on `lm.val_reviews` reviews held
 out of the training split. The folder is rewritten after every epoch, so an interrupted run keeps
@@ -22,17 +18,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..config import ExperimentConfig, TrainingConfig
-from ..io import atomic_write_json
+from ..config import ExperimentConfig, LanguageModelConfig
+from ..folder import write_encoder_folder
 from ..models.weight_drop import add_weight_dropout, plain_state_dict, remove_weight_dropout
+from ..text.batching import collate
 from ..text.tokenizer import TextTokenizer
-from ..training.batching import bucketed_batches, collate, sorted_batches
-from ..training.device import autocast_dtype, resolve_device, to_device
-from ..training.trainer import learning_rate_factor, make_optimizer
+from ..training.batching import bucketed_batches
+from ..training.callbacks import Callback, EpochRecord, StepRecord
+from ..training.device import resolve_device, to_device
+from ..training.loop import StepOutput, TrainingLoop, evaluate_in_batches
 from .model import LanguageModel
-
-ENCODER_KIND = "sentiment-rnn-encoder"
-FORMAT_VERSION = 1
 
 
 def lm_corpus(config: ExperimentConfig, progress=None) -> tuple[list[str], list[str]]:
@@ -57,6 +52,69 @@ def _sequences(tokenizer: TextTokenizer, texts: list[str], direction: str) -> li
     return [s[::-1].copy() for s in sequences] if direction == "backward" else sequences
 
 
+class LanguageModelTask:
+    """Next-token prediction over length-bucketed batches: the sampled softmax (with log-Q
+    correction) on a CPU budget, else the full softmax; validation is always the full softmax."""
+
+    def __init__(self, train: list[np.ndarray], val: list[np.ndarray], lm: LanguageModelConfig, log_q: torch.Tensor):
+        self.train, self.val, self.lm, self.log_q = train, val, lm, log_q
+        self.lengths = np.fromiter((len(s) for s in train), dtype=np.int64, count=len(train))
+
+    def batches(self, epoch: int) -> list[np.ndarray]:
+        return bucketed_batches(self.lengths, self.lm.batch_size, 50, self.lm.seed + epoch)
+
+    def train_step(self, model: LanguageModel, index: np.ndarray, run: TrainingLoop) -> StepOutput:
+        device = run.device
+        token_ids, lens = collate(self.train, index)
+        inputs, targets, mask = _shifted(to_device(token_ids, device), to_device(lens, device))
+        with run.autocast():
+            states = model(inputs, lens.to(device) - 1)[mask]
+            if self.lm.sampled_softmax:
+                loss = model.sampled_loss(states, targets, self.log_q, self.lm.sampled_softmax)
+            else:
+                loss = model.full_loss(states, targets) / targets.numel()
+        # each batch's mean loss counts once in the epoch's mean
+        return StepOutput(loss, 1, len(index), int(lens.sum()) - len(index))
+
+    def evaluate(self, model: LanguageModel, run: TrainingLoop) -> tuple[float | None, None]:
+        return evaluate_perplexity(model, self.val, run), None
+
+
+class EncoderWriter(Callback):
+    """Writes the encoder folder after every epoch (an interrupted run keeps its last finished
+    epoch), with the LM's own history; reports progress every 50 steps."""
+
+    def __init__(self, out: Path, tokenizer: TextTokenizer, config: ExperimentConfig,
+                 on_progress: Callable[[dict], None] | None):
+        self.out, self.tokenizer, self.config, self.on_progress = out, tokenizer, config, on_progress
+        self.history: list[dict[str, Any]] = []
+
+    def on_epoch_start(self, loop, epoch: int) -> None:
+        self.loss_sum, self.tokens, self.started = 0.0, 0, time.perf_counter()
+
+    def on_step(self, loop, record: StepRecord) -> None:
+        self.loss_sum += record.loss
+        self.tokens += record.tokens
+        done = record.step - record.epoch * loop.steps_per_epoch + 1
+        if self.on_progress and done % 50 == 0:
+            elapsed = time.perf_counter() - self.started
+            self.on_progress({"epoch": record.epoch + 1, "step": done, "steps": loop.steps_per_epoch,
+                              "train_loss": self.loss_sum / done, "tokens_per_s": round(self.tokens / elapsed)})
+
+    def on_epoch_end(self, loop, record: EpochRecord) -> None:
+        self.history.append({"epoch": record.epoch + 1, "train_loss": round(record.train_loss, 4),
+                             "train_loss_kind": "sampled" if self.config.lm.sampled_softmax else "full",
+                             "val_loss": round(record.val_loss, 4), "val_perplexity": round(math.exp(record.val_loss), 2),
+                             "seconds": round(record.seconds, 1), "tokens_per_s": round(record.tokens_per_s)})
+        if self.on_progress:
+            self.on_progress(self.history[-1])
+        self.write(loop.model)
+
+    def write(self, model: LanguageModel) -> None:
+        write_encoder_folder(self.out, weights={k: v.detach().cpu() for k, v in plain_state_dict(model).items()},
+                             tokenizer=self.tokenizer, lm=self.config.lm, text=self.config.text, history=self.history)
+
+
 def pretrain_lm(config: ExperimentConfig, out: str | Path, on_progress: Callable[[dict], None] | None = None,
                 progress=None) -> dict[str, Any]:
     lm = config.lm
@@ -69,69 +127,22 @@ def pretrain_lm(config: ExperimentConfig, out: str | Path, on_progress: Callable
     train_seqs, val_seqs = _sequences(tokenizer, texts, lm.direction), _sequences(tokenizer, val_texts, lm.direction)
 
     device = resolve_device(lm.device)
-    amp_dtype = autocast_dtype(lm.precision, device)
-    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    # Before DropConnect, not after: moving a recurrent layer whose weights are parametrized draws a
+    # fresh mask (RNNBase._apply reads its weights), and seeded runs must draw the same numbers.
     model = LanguageModel(lm, tokenizer.vocab_size).to(device)
     add_weight_dropout(model.encoder, lm.weight_dropout)
-
     counts = np.bincount(np.concatenate(train_seqs), minlength=tokenizer.vocab_size).astype(np.float64)
     counts[0] = 0  # never sample padding
     q = counts ** 0.75 + 1e-12  # word2vec's smoothed unigram distribution
     log_q = torch.from_numpy(np.log(q / q.sum())).float().to(device)
 
-    # The classifier's optimiser and schedule (AdamW, decay on matrices only, warm-up + linear decay).
-    schedule = TrainingConfig(learning_rate=lm.learning_rate, weight_decay=lm.weight_decay,
-                              warmup_fraction=lm.warmup_fraction, schedule="linear")
-    optimizer = make_optimizer(model, schedule)
-    lengths = np.fromiter((len(s) for s in train_seqs), dtype=np.int64, count=len(train_seqs))
-    steps_per_epoch = len(bucketed_batches(lengths, lm.batch_size, 50, lm.seed))
-    total = steps_per_epoch * lm.epochs
-    history: list[dict[str, Any]] = []
-    step = 0
-    for epoch in range(lm.epochs):
-        model.train()
-        epoch_started, tokens_seen = time.perf_counter(), 0
-        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-        batches = bucketed_batches(lengths, lm.batch_size, 50, lm.seed + epoch)
-        for i, index in enumerate(batches):
-            factor = learning_rate_factor(step, total, schedule)
-            for group in optimizer.param_groups:
-                group["lr"] = lm.learning_rate * factor
-            token_ids, lens = collate(train_seqs, index)
-            inputs, targets, mask = _shifted(to_device(token_ids, device), to_device(lens, device))
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                states = model(inputs, lens.to(device) - 1)[mask]
-                if lm.sampled_softmax:
-                    loss = model.sampled_loss(states, targets, log_q, lm.sampled_softmax)
-                else:
-                    loss = model.full_loss(states, targets) / targets.numel()
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-            if lm.clip_norm > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), lm.clip_norm)
-            scaler.step(optimizer)
-            scaler.update()
-            loss_sum += loss.detach().double()
-            tokens_seen += int(lens.sum()) - len(index)
-            step += 1
-            if on_progress and (i + 1) % 50 == 0:
-                elapsed = time.perf_counter() - epoch_started
-                on_progress({"epoch": epoch + 1, "step": i + 1, "steps": len(batches),
-                             "train_loss": float(loss_sum) / (i + 1), "tokens_per_s": round(tokens_seen / elapsed)})
-        seconds = time.perf_counter() - epoch_started
-        val_loss = evaluate_perplexity(model, val_seqs, device, amp_dtype)
-        history.append({"epoch": epoch + 1, "train_loss": round(float(loss_sum) / len(batches), 4),
-                        "train_loss_kind": "sampled" if lm.sampled_softmax else "full",
-                        "val_loss": round(val_loss, 4), "val_perplexity": round(math.exp(val_loss), 2),
-                        "seconds": round(seconds, 1), "tokens_per_s": round(tokens_seen / seconds)})
-        if on_progress:
-            on_progress(history[-1])
-        save_encoder(out, model, tokenizer, config, history)
+    writer = EncoderWriter(out, tokenizer, config, on_progress)
+    TrainingLoop(lm, [writer]).fit(model, LanguageModelTask(train_seqs, val_seqs, lm, log_q))
     remove_weight_dropout(model.encoder)
-    save_encoder(out, model, tokenizer, config, history)
+    writer.write(model)
     return {"out": str(out), "direction": lm.direction, "reviews": len(train_seqs), "val_reviews": len(val_seqs),
-            "vocab_size": tokenizer.vocab_size, "epochs": history, "seconds": round(time.perf_counter() - started, 1)}
+            "vocab_size": tokenizer.vocab_size, "epochs": writer.history,
+            "seconds": round(time.perf_counter() - started, 1)}
 
 
 def _shifted(token_ids: torch.Tensor, lengths: torch.Tensor):
@@ -141,34 +152,20 @@ def _shifted(token_ids: torch.Tensor, lengths: torch.Tensor):
     return inputs, targets[mask], mask
 
 
-@torch.inference_mode()
-def evaluate_perplexity(model: LanguageModel, sequences: list[np.ndarray], device: torch.device,
-                        amp_dtype: torch.dtype | None, batch_size: int = 64) -> float:
+def evaluate_perplexity(model: LanguageModel, sequences: list[np.ndarray], run: TrainingLoop,
+                        batch_size: int = 64) -> float:
     """Mean full-softmax cross-entropy per predicted token (its exp is the perplexity)."""
     if not sequences:
         return float("nan")
-    model.eval()
+    device = run.device
     lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
-    total, count = 0.0, 0
-    for index in sorted_batches(lengths, batch_size):
+
+    def score(index: np.ndarray):
         token_ids, lens = collate(sequences, index)
         inputs, targets, mask = _shifted(to_device(token_ids, device), to_device(lens, device))
-        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+        with run.autocast():
             states = model(inputs, lens.to(device) - 1)[mask]
-            total += float(model.full_loss(states, targets))
-        count += targets.numel()
-    model.train()
+            return float(model.full_loss(states, targets)), targets.numel()
+
+    total, count = evaluate_in_batches(model, lengths, batch_size, score)
     return total / count
-
-
-def save_encoder(out: Path, model: LanguageModel, tokenizer: TextTokenizer, config: ExperimentConfig,
-                 history: list[dict[str, Any]]) -> None:
-    from ..training.checkpoint import save_weights
-
-    out.mkdir(parents=True, exist_ok=True)
-    tokenizer.save(out / "tokenizer.json")
-    save_weights(out / "encoder.safetensors", {k: v.detach().cpu() for k, v in plain_state_dict(model).items()})
-    atomic_write_json(out / "config.json", {
-        "format_version": FORMAT_VERSION, "kind": ENCODER_KIND, "vocab_size": tokenizer.vocab_size,
-        "lm": dataclasses.asdict(config.lm), "text": dataclasses.asdict(config.text),
-        "tokenizer": dataclasses.asdict(tokenizer.config), "history": history})

@@ -26,7 +26,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from ..classifier import SentimentClassifier
 from ..config import ServiceConfig
 from ..explain import explain
-from .batcher import MicroBatcher, QueueFull
+from ..prediction import describe
+from ..version import __version__
+from ..errors import QueueFull
+from .batcher import MicroBatcher
 from .metrics import ServiceMetrics
 
 
@@ -108,7 +111,7 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
         state["ready"] = False
         await batcher.stop()
 
-    app = FastAPI(title="sentiment-rnn", version=_version(), lifespan=lifespan,
+    app = FastAPI(title="sentiment-rnn", version=__version__, lifespan=lifespan,
                   description="Sentiment predictions and explanations from a recurrent classifier.\n\n" + __doc__)
     app.state.classifier = clf
     app.state.batcher = batcher
@@ -151,11 +154,7 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
     async def predict(request: Request) -> PredictResponse:
         body = await accept(request, PredictRequest)
         proba = await with_timeout(batcher.submit(body.texts))
-        results = []
-        for row in proba:
-            best = int(row.argmax())
-            results.append(Prediction(label=clf.classes_[best], score=float(row[best]),
-                                      probabilities={c: float(p) for c, p in zip(clf.classes_, row)}))
+        results = [Prediction(**describe(clf.classes_, row)) for row in proba]
         return PredictResponse(model=ModelInfo(**info), results=results)
 
     @app.post("/v1/explain", response_model=ExplainResponse, responses=ERRORS, openapi_extra=body_doc(ExplainRequest),
@@ -218,12 +217,6 @@ class ObserveAndLimit:
         finally:
             self.metrics.observe_request(route, status["code"], time.perf_counter() - started)
             self.metrics.queue_depth.set(self.batcher.pending_texts)
-
-
-def _version() -> str:
-    from .. import __version__
-
-    return __version__
 
 
 ENV_KEY = "SENTIMENT_RNN_SERVICE"

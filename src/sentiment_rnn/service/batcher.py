@@ -17,9 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
-class QueueFull(Exception):
-    """More texts are waiting than the queue allows."""
+from ..errors import QueueFull
 
 
 @dataclass

@@ -169,7 +169,7 @@ class Cleaner:
     def __init__(self, pipeline: Iterable[str], stopwords: str = "default"):
         self.pipeline = list(pipeline)
         self.stopwords = stopwords
-        self._fns = [make_stopword_rule(stopwords) if name == "remove_stopwords" else RULES[name]
+        self.functions = [make_stopword_rule(stopwords) if name == "remove_stopwords" else RULES[name]
                      for name in self.pipeline]
 
     @classmethod
@@ -177,7 +177,7 @@ class Cleaner:
         return cls(config.pipeline, config.stopwords)
 
     def __call__(self, text: str) -> str:
-        for fn in self._fns:
+        for fn in self.functions:
             text = fn(text)
         return text
 

@@ -7,8 +7,8 @@ lookup table, where stopwords map to -1 and are dropped. Same ids as cleaning an
 turn; tests/test_fast_text_paths.py compares both on IMDB reviews and on generated text.
 
 Used only where that is exact: the pipeline ends with `separate_punctuation` (optionally followed
-by `remove_stopwords`) and the tokenizer is a plain word lookup (`TextTokenizer._word_ids`). Texts
-holding what the library splits differently (`_LIBRARY_ONLY`) take the step-by-step path.
+by `remove_stopwords`) and the tokenizer is a plain word lookup (`TextTokenizer.word_ids`). Texts
+holding what the library splits differently (`LIBRARY_ONLY`) take the step-by-step path.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 
 from .cleaning import Cleaner, punctuation_tokens
 from .stopwords import stopword_list
-from .tokenizer import _LIBRARY_ONLY, OOV_ID, TextTokenizer
+from .tokenizer import LIBRARY_ONLY, OOV_ID, TextTokenizer
 
 SEPARATE = "separate_punctuation"
 STOPWORDS = "remove_stopwords"
@@ -30,7 +30,7 @@ class FusedEncoder:
     def __init__(self, cleaner: Cleaner, tokenizer: TextTokenizer, word_ids: dict[str, int], prefix_length: int,
                  stopwords: frozenset[str]):
         self.cleaner, self.tokenizer = cleaner, tokenizer
-        self._prefix = cleaner._fns[:prefix_length]
+        self._prefix = cleaner.functions[:prefix_length]
         self._rest = Cleaner(cleaner.pipeline[prefix_length:], cleaner.stopwords)  # for the step-by-step path
         # stopwords are removed before the lookup, whatever the vocabulary holds
         self._table = {**word_ids, **dict.fromkeys(stopwords, DROP)}
@@ -46,7 +46,7 @@ class FusedEncoder:
             prefix, stop = len(pipeline) - 2, stopword_list(cleaner.stopwords)
         else:
             return None
-        word_ids = tokenizer._word_ids
+        word_ids = tokenizer.word_ids
         if word_ids is None:
             return None
         return cls(cleaner, tokenizer, word_ids, prefix, stop)
@@ -57,10 +57,10 @@ class FusedEncoder:
     def _encode_one(self, text: str) -> np.ndarray:
         for fn in self._prefix:
             text = fn(text)
-        if any(marker in text for marker in _LIBRARY_ONLY):
+        if any(marker in text for marker in LIBRARY_ONLY):
             return self.tokenizer.encode([self._rest(text)])[0]
         lookup = self._table.get
         ids = np.array([lookup(token, OOV_ID) for token in punctuation_tokens(text)], dtype=np.int64)
         if self._drops:
             ids = ids[ids != DROP]
-        return self.tokenizer._truncate(ids)
+        return self.tokenizer.truncate(ids)

@@ -10,11 +10,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..config import TokenizerConfig
 from ..errors import ModelError
+
+if TYPE_CHECKING:  # text/ never imports config at run time: config validates against text's rules
+    from ..config import TokenizerConfig
 
 PAD_TOKEN = "<pad>"
 OOV_TOKEN = "<oov>"
@@ -23,7 +26,7 @@ OOV_ID = 1
 FULL_VOCABULARY = 10_000_000  # what vocab_size = 0 asks the trainer for
 # Where a plain split + lookup would differ from the library: characters Python's str.split() treats
 # as whitespace and Unicode does not, and the special tokens, which the library cuts out of any word.
-_LIBRARY_ONLY = ("\x1c", "\x1d", "\x1e", "\x1f", PAD_TOKEN, OOV_TOKEN)
+LIBRARY_ONLY = ("\x1c", "\x1d", "\x1e", "\x1f", PAD_TOKEN, OOV_TOKEN)
 
 
 class TextTokenizer:
@@ -59,13 +62,13 @@ class TextTokenizer:
 
     def encode(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Token ids per text, truncated; an empty text becomes the single OOV token."""
-        if self._word_ids is not None:
-            return [self._truncate(self._word_level_ids(text)) for text in texts]
+        if self.word_ids is not None:
+            return [self.truncate(self._word_level_ids(text)) for text in texts]
         encodings = self.backend.encode_batch_fast(list(texts), add_special_tokens=False)
-        return [self._truncate(np.asarray(e.ids, dtype=np.int64)) for e in encodings]
+        return [self.truncate(np.asarray(e.ids, dtype=np.int64)) for e in encodings]
 
     @functools.cached_property
-    def _word_ids(self) -> dict[str, int] | None:
+    def word_ids(self) -> dict[str, int] | None:
         """word → id, when the backend is exactly a whitespace split + word lookup (kind = "word").
 
         Why by hand: for that tokenizer a dict lookup per word gives the library's ids 3-4× faster
@@ -80,9 +83,9 @@ class TextTokenizer:
         return backend.get_vocab(with_added_tokens=True) if plain else None
 
     def _word_level_ids(self, text: str) -> np.ndarray:
-        if any(marker in text for marker in _LIBRARY_ONLY):
+        if any(marker in text for marker in LIBRARY_ONLY):
             return np.asarray(self.backend.encode(text, add_special_tokens=False).ids, dtype=np.int64)
-        ids = self._word_ids
+        ids = self.word_ids
         return np.fromiter((ids.get(word, OOV_ID) for word in text.split()), dtype=np.int64)
 
     def tokens(self, text: str) -> list[str]:
@@ -111,7 +114,7 @@ class TextTokenizer:
         head = int(round(limit * self.config.head_fraction))
         return np.concatenate([np.arange(head), np.arange(n - (limit - head), n)])
 
-    def _truncate(self, ids: np.ndarray) -> np.ndarray:
+    def truncate(self, ids: np.ndarray) -> np.ndarray:
         if len(ids) == 0:
             return np.array([OOV_ID], dtype=np.int64)
         return ids[self._kept_positions(len(ids))]

@@ -1,4 +1,5 @@
-"""Length bucketing: batches of similar-length reviews, so little compute is spent on padding.
+"""Length bucketing for training: batches of similar-length reviews, so little compute is spent on
+padding, in an order that changes every epoch.
 
 The training order is a pure function of (seed, epoch), which is what makes resume exact, and
 of (rank, world size), which is how data-parallel ranks get disjoint shards.
@@ -7,9 +8,6 @@ of (rank, world size), which is how data-parallel ranks get disjoint shards.
 from __future__ import annotations
 
 import numpy as np
-import torch
-
-from ..text.tokenizer import PAD_ID
 
 
 def bucketed_batches(lengths: np.ndarray, batch_size: int, window_batches: int, seed: int,
@@ -28,19 +26,3 @@ def bucketed_batches(lengths: np.ndarray, batch_size: int, window_batches: int, 
         usable = len(batches) - len(batches) % world_size  # every rank takes the same number of steps
         batches = batches[rank:usable:world_size]
     return batches
-
-
-def sorted_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
-    """Inference batches: globally sorted by length (longest first), deterministic."""
-    order = np.argsort(-lengths, kind="stable")
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-
-
-def collate(sequences: list[np.ndarray], index: np.ndarray, pad_to: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-padded (B, T) token ids and (B,) lengths for the reviews at `index`."""
-    lengths = np.fromiter((len(sequences[i]) for i in index), dtype=np.int64, count=len(index))
-    width = max(int(lengths.max()), pad_to or 0)
-    tokens = np.full((len(index), width), PAD_ID, dtype=np.int64)
-    for row, i in enumerate(index):
-        tokens[row, :lengths[row]] = sequences[i]
-    return torch.from_numpy(tokens), torch.from_numpy(lengths)

@@ -1,7 +1,7 @@
 """Training checkpoints without pickle: tensors in safetensors, everything else in JSON.
 
 `last/` is written at the end of every epoch (resume continues from it); `best/` holds the
-weights of the best validation epoch so far.
+weights of the best validation epoch so far (training/callbacks.py decides when).
 """
 
 from __future__ import annotations
@@ -11,18 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
 
-from ..io import atomic_write, atomic_write_json
-
-
-def save_weights(path: Path, state: dict[str, torch.Tensor]) -> None:
-    tensors = {k: v.detach().contiguous().cpu() for k, v in state.items()}
-    atomic_write(path, lambda tmp: save_file(tensors, tmp))
-
-
-def load_weights(path: Path) -> dict[str, torch.Tensor]:
-    return load_file(str(path))
+from ..io import atomic_write_json, load_tensors, save_tensors
 
 
 def flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -51,8 +41,8 @@ def save_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim
                     progress: dict[str, Any]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     opt_tensors, opt_meta = flatten_optimizer(optimizer.state_dict())
-    save_weights(folder / "model.safetensors", model.state_dict())
-    save_weights(folder / "optimizer.safetensors", {**opt_tensors, "rng.torch": torch.get_rng_state()})
+    save_tensors(folder / "model.safetensors", model.state_dict())
+    save_tensors(folder / "optimizer.safetensors", {**opt_tensors, "rng.torch": torch.get_rng_state()})
     # progress.json last: its presence marks a complete checkpoint.
     atomic_write_json(folder / "progress.json", {"optimizer": opt_meta, **progress})
 
@@ -61,8 +51,8 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim
     if not (folder / "progress.json").exists():
         return None
     meta = json.loads((folder / "progress.json").read_text())
-    model.load_state_dict(load_weights(folder / "model.safetensors"))
-    tensors = load_weights(folder / "optimizer.safetensors")
+    model.load_state_dict(load_tensors(folder / "model.safetensors"))
+    tensors = load_tensors(folder / "optimizer.safetensors")
     torch.set_rng_state(tensors.pop("rng.torch"))
     optimizer.load_state_dict(unflatten_optimizer(tensors, meta.pop("optimizer")))
     return meta

@@ -39,6 +39,16 @@ def setup() -> Distributed:
     return Distributed(dist.get_rank(), dist.get_world_size())
 
 
+def current() -> Distributed:
+    """This process's rank and the world size, as torch.distributed sees them (one process when
+    no process group is set up)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return Distributed(dist.get_rank(), dist.get_world_size())
+    return Distributed()
+
+
 def teardown(context: Distributed) -> None:
     if context.world_size > 1:
         import torch.distributed as dist

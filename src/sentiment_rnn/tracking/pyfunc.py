@@ -15,12 +15,14 @@ MODEL_ARTIFACT = "sentiment_model"  # key of the model folder in the pyfunc's ar
 
 class SentimentPyfunc(PythonModel):
     def load_context(self, context) -> None:
-        from sentiment_rnn import SentimentClassifier
+        from sentiment_rnn.classifier import SentimentClassifier
 
         self.classifier = SentimentClassifier.load(context.artifacts[MODEL_ARTIFACT])
 
     def predict(self, context, model_input, params=None):
         import pandas as pd
+
+        from sentiment_rnn.prediction import labels, probability_columns
 
         if isinstance(model_input, pd.DataFrame):
             texts = model_input["text"].astype(str).tolist()
@@ -28,9 +30,9 @@ class SentimentPyfunc(PythonModel):
             texts = [str(t) for t in model_input]
         proba = self.classifier.predict_proba(texts)
         classes = self.classifier.classes_
-        frame = pd.DataFrame({"label": [classes[i] for i in proba.argmax(axis=1)]})
-        for i, name in enumerate(classes):
-            frame[f"p_{name}"] = proba[:, i].astype("float64")
+        frame = pd.DataFrame({"label": labels(classes, proba)})
+        for i, column in enumerate(probability_columns(classes)):
+            frame[column] = proba[:, i].astype("float64")
         return frame
 
 

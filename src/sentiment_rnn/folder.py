@@ -1,0 +1,190 @@
+"""Model and encoder folders: the one place that knows their files, format versions and shapes.
+
+A model folder (written by `SentimentClassifier.save`, read by `.load`):
+
+    config.json          format_version, classes, vocab_size, the text/tokenizer/model/training
+                         settings, data digests, library versions
+    tokenizer.json       the vocabulary (HuggingFace tokenizers)
+    model.safetensors    the network's weights
+    metrics.json         training history and evaluation results (not needed to predict)
+
+An encoder folder (written by `sentiment-rnn pretrain-lm`, read by `model.init_encoder`):
+
+    config.json          kind "sentiment-rnn-encoder": the lm, text and tokenizer settings, history
+    tokenizer.json       the vocabulary (a classifier started from this encoder keeps it)
+    encoder.safetensors  embedding.*, encoder.* (the classifier's names) and the LM's output layer
+
+Everything is JSON or safetensors: no pickle anywhere. Files are written atomically, config.json
+last, so a folder whose config.json exists is complete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .config import LanguageModelConfig, ModelConfig, TextConfig, TokenizerConfig, TrainingConfig, build_section
+from .errors import ConfigError, ModelError
+from .io import atomic_write_json, load_tensors, save_tensors
+from .models import SentimentNet
+from .text.tokenizer import TextTokenizer
+from .version import __version__
+
+MODEL_FORMAT_VERSION = 1
+ENCODER_KIND = "sentiment-rnn-encoder"
+ENCODER_FORMAT_VERSION = 1
+MODEL_FILES = ("config.json", "tokenizer.json", "model.safetensors")
+ENCODER_FILES = ("config.json", "tokenizer.json", "encoder.safetensors")
+
+
+@dataclasses.dataclass
+class ModelFolder:
+    """A model folder, read back and checked: what `SentimentClassifier.load` needs."""
+
+    path: Path
+    text: TextConfig
+    tokenizer_config: TokenizerConfig
+    model: ModelConfig
+    training: TrainingConfig
+    classes: list[str]
+    tokenizer: TextTokenizer
+    network: SentimentNet
+    data_info: dict[str, Any]
+    raw: dict[str, Any]  # config.json as written
+
+
+@dataclasses.dataclass
+class EncoderFolder:
+    """A pretrained encoder folder, read back."""
+
+    path: Path
+    lm: LanguageModelConfig
+    text: TextConfig
+    tokenizer_config: TokenizerConfig
+    tokenizer: TextTokenizer
+    weights: dict[str, torch.Tensor]
+    history: list
+
+
+def library_versions() -> dict[str, str]:
+    import safetensors
+    import tokenizers
+
+    return {"sentiment_rnn": __version__, "torch": torch.__version__, "tokenizers": tokenizers.__version__,
+            "safetensors": safetensors.__version__, "numpy": np.__version__, "python": platform.python_version()}
+
+
+def write_model_folder(path: str | Path, *, classes: list[str], sections: dict[str, Any], tokenizer: TextTokenizer,
+                       network: torch.nn.Module, data_info: dict[str, Any], metrics: dict[str, Any]) -> Path:
+    """`sections`: the text, tokenizer, model and training settings (dataclasses) the model was fitted with."""
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(folder / "tokenizer.json")
+    save_tensors(folder / "model.safetensors", network.state_dict())
+    atomic_write_json(folder / "metrics.json", metrics)
+    atomic_write_json(folder / "config.json", {
+        "format_version": MODEL_FORMAT_VERSION,
+        "classes": classes,
+        "vocab_size": tokenizer.vocab_size,
+        **{name: dataclasses.asdict(section) for name, section in sections.items()},
+        "data": data_info,
+        "versions": library_versions(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    })
+    return folder
+
+
+def _require_files(folder: Path, files: tuple[str, ...], what: str) -> None:
+    if not folder.is_dir():
+        raise ModelError(f"{what} folder {folder} does not exist")
+    missing = [name for name in files if not (folder / name).is_file()]
+    if missing:
+        raise ModelError(f"{folder} is not a complete {what} folder: missing {', '.join(missing)}")
+
+
+def _read_config(folder: Path) -> dict[str, Any]:
+    try:
+        return json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{folder / 'config.json'}: invalid JSON ({exc})") from None
+
+
+def read_model_folder(path: str | Path) -> ModelFolder:
+    from safetensors import SafetensorError
+
+    folder = Path(path)
+    _require_files(folder, MODEL_FILES, "model")
+    raw = _read_config(folder)
+    if raw.get("format_version") != MODEL_FORMAT_VERSION:
+        raise ModelError(f"{folder}: model format {raw.get('format_version')!r} is not supported "
+                         f"(this version reads {MODEL_FORMAT_VERSION})")
+    origin = str(folder / "config.json")
+    try:
+        sections = {name: build_section(name, raw[name], origin=origin)
+                    for name in ("text", "tokenizer", "model", "training")}
+        classes, vocab_size = list(raw["classes"]), raw["vocab_size"]
+    except (KeyError, ConfigError) as exc:
+        raise ModelError(f"{origin}: {exc}") from None
+    tokenizer = TextTokenizer.load(folder / "tokenizer.json", sections["tokenizer"])
+    network = SentimentNet(sections["model"], vocab_size, len(classes))
+    try:
+        network.load_state_dict(load_tensors(folder / "model.safetensors"))
+    except (RuntimeError, SafetensorError) as exc:
+        raise ModelError(f"{folder / 'model.safetensors'} does not match config.json: {str(exc).splitlines()[0]}") from None
+    network.eval()
+    return ModelFolder(folder, sections["text"], sections["tokenizer"], sections["model"], sections["training"],
+                       classes, tokenizer, network, raw.get("data", {}), raw)
+
+
+def write_encoder_folder(path: Path, *, weights: dict[str, torch.Tensor], tokenizer: TextTokenizer,
+                         lm: LanguageModelConfig, text: TextConfig, history: list[dict[str, Any]]) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(path / "tokenizer.json")
+    save_tensors(path / "encoder.safetensors", weights)
+    atomic_write_json(path / "config.json", {
+        "format_version": ENCODER_FORMAT_VERSION, "kind": ENCODER_KIND, "vocab_size": tokenizer.vocab_size,
+        "lm": dataclasses.asdict(lm), "text": dataclasses.asdict(text),
+        "tokenizer": dataclasses.asdict(tokenizer.config), "history": history})
+
+
+def read_encoder_settings(path: str | Path) -> tuple[LanguageModelConfig, TextConfig, TokenizerConfig, dict[str, Any]]:
+    """An encoder folder's settings (config.json only; the weights are not read)."""
+    folder = Path(path)
+    if not (folder / "config.json").is_file():
+        raise ModelError(f"{folder} is not an encoder folder (no config.json); `sentiment-rnn pretrain-lm` writes one")
+    raw = _read_config(folder)
+    if raw.get("kind") != ENCODER_KIND:
+        raise ModelError(f"{folder} is not a pretrained encoder (config.json kind is {raw.get('kind')!r}; a "
+                         f"classifier model folder cannot start another classifier)")
+    origin = str(folder / "config.json")
+    return (build_section("lm", raw["lm"], origin=origin), build_section("text", raw["text"], origin=origin),
+            build_section("tokenizer", raw["tokenizer"], origin=origin), raw)
+
+
+def read_encoder_folder(path: str | Path) -> EncoderFolder:
+    folder = Path(path)
+    lm, text, tokenizer_config, raw = read_encoder_settings(folder)
+    _require_files(folder, ENCODER_FILES, "encoder")
+    return EncoderFolder(folder, lm, text, tokenizer_config,
+                         TextTokenizer.load(folder / "tokenizer.json", tokenizer_config),
+                         load_tensors(folder / "encoder.safetensors"), raw.get("history", []))
+
+
+def encoder_settings(lm: LanguageModelConfig, vocabulary: TokenizerConfig, text: TextConfig,
+                     tokenizer: TokenizerConfig, model: ModelConfig) -> tuple[TextConfig, TokenizerConfig, ModelConfig]:
+    """A classifier's text, tokenizer and model settings with what an encoder fixes: its cleaning
+    (`text`), its vocabulary, its recurrent layers (unidirectional, in its direction). Truncation,
+    pooling, head and training stay the classifier's own."""
+    tokenizer = dataclasses.replace(tokenizer, kind=vocabulary.kind, vocab_size=vocabulary.vocab_size,
+                                    min_frequency=vocabulary.min_frequency)
+    model = dataclasses.replace(model, embedding_dim=lm.embedding_dim, cell=lm.cell, hidden_size=lm.hidden_size,
+                                num_layers=lm.num_layers, bidirectional=False, direction=lm.direction,
+                                merge_mode="concat")
+    return text, tokenizer, model

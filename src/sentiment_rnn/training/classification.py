@@ -1,0 +1,187 @@
+"""The classifier's recipe, on the one training loop: train the vocabulary on the cleaned texts,
+encode, build the network (from pretrained word vectors or a pretrained encoder when asked), and
+train it with early stopping, checkpoints and, when asked, gradual unfreezing and DropConnect.
+
+`SentimentClassifier.fit` validates its settings and cleans the texts, then calls
+`train_classifier`; nothing here knows the estimator.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..config import ModelConfig, TokenizerConfig, TrainingConfig
+from ..folder import EncoderFolder
+from ..models import SentimentNet
+from ..models.weight_drop import add_weight_dropout, remove_weight_dropout
+from ..text.batching import collate
+from ..text.tokenizer import TextTokenizer
+from .batching import bucketed_batches
+from .callbacks import Callback, Checkpointing, EarlyStopping, GradualUnfreezing, History
+from .device import resolve_device, to_device
+from .distributed import current
+from .loop import StepOutput, TrainingLoop, evaluate_in_batches
+
+
+@dataclass
+class Encoded:
+    """Token ids per review and integer targets."""
+
+    sequences: list[np.ndarray]
+    targets: np.ndarray
+    pad_to: int | None = None  # tokenizer.padding = "max_length": pad every batch to this width
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.fromiter((len(s) for s in self.sequences), dtype=np.int64, count=len(self.sequences))
+
+
+class ClassificationTask:
+    """Cross-entropy on labelled reviews in length-bucketed batches; validation loss and accuracy."""
+
+    def __init__(self, train: Encoded, val: Encoded | None, config: TrainingConfig, rank: int = 0, world_size: int = 1):
+        self.train, self.val, self.config = train, val, config
+        self.rank, self.world_size = rank, world_size
+        self.train_lengths = train.lengths
+        self.train_targets = torch.from_numpy(train.targets)
+
+    def batches(self, epoch: int) -> list[np.ndarray]:
+        """This rank's batches. `batch_size` is the global batch: each of N ranks takes 1/N of it,
+        so N processes make the same number of updates of the same size as one process."""
+        per_rank = max(1, self.config.batch_size // self.world_size)
+        return bucketed_batches(self.train_lengths, per_rank, self.config.bucket_batches * self.world_size,
+                                self.config.seed + epoch, self.rank, self.world_size)
+
+    def train_step(self, model: SentimentNet, index: np.ndarray, run: TrainingLoop) -> StepOutput:
+        tokens, lengths = collate(self.train.sequences, index, self.train.pad_to)
+        n_tokens = int(lengths.sum())
+        tokens, lengths = to_device(tokens, run.device), to_device(lengths, run.device)
+        targets = to_device(self.train_targets[index], run.device)
+        with run.autocast():
+            logits = model(tokens, lengths)
+        logits = logits.float()
+        loss = model.loss(logits, targets)
+        with torch.no_grad():
+            correct = (model.probabilities(logits).argmax(dim=-1) == targets).sum()
+        return StepOutput(loss, len(index), len(index), n_tokens, correct)
+
+    def evaluate(self, model: SentimentNet, run: TrainingLoop) -> tuple[float | None, float | None]:
+        if self.val is None:
+            return None, None
+        val, device = self.val, run.device
+        targets_all = torch.from_numpy(val.targets)
+
+        def score(index: np.ndarray):
+            tokens, lengths = collate(val.sequences, index, val.pad_to)
+            with run.autocast():
+                logits = model(to_device(tokens, device), to_device(lengths, device))
+            logits = logits.float()
+            targets = to_device(targets_all[index], device)
+            return model.loss(logits, targets) * len(index), (model.probabilities(logits).argmax(dim=-1) == targets).sum()
+
+        loss_sum, correct = evaluate_in_batches(model, val.lengths, self.config.batch_size * 4, score)
+        return loss_sum / len(val.targets), correct / len(val.targets)
+
+
+@dataclass
+class TrainedParts:
+    tokenizer: TextTokenizer
+    network: SentimentNet
+    history: History
+    info: dict[str, Any]  # what the model folder records about its data and its start
+
+
+def train_classifier(train_texts: list[str], train_targets: np.ndarray, val_texts: list[str] | None,
+                     val_targets: np.ndarray | None, n_classes: int, tokenizer_config: TokenizerConfig,
+                     model_config: ModelConfig, training: TrainingConfig, encoder: EncoderFolder | None = None,
+                     callbacks: list[Callback] | None = None, checkpoint_dir: str | Path | None = None,
+                     resume: bool = False) -> TrainedParts:
+    """Texts are already cleaned; targets are class indices. Under torchrun each rank trains its
+    shard (torch.distributed decides the rank)."""
+    context = current()
+    if training.threads:
+        torch.set_num_threads(training.threads)
+    torch.manual_seed(training.seed)
+    if encoder is not None:  # the encoder's vocabulary: its embedding rows are indexed by it
+        tokenizer = TextTokenizer(encoder.tokenizer.backend, tokenizer_config)
+    else:
+        tokenizer = TextTokenizer.train(train_texts, tokenizer_config)
+    pad_to = tokenizer_config.max_length if tokenizer_config.padding == "max_length" else None
+    train_data = Encoded(tokenizer.encode(train_texts), train_targets, pad_to)
+    val_data = Encoded(tokenizer.encode(val_texts), val_targets, pad_to) if val_texts is not None else None
+    network = SentimentNet(model_config, tokenizer.vocab_size, n_classes)
+    info: dict[str, Any] = {"n_train": len(train_targets), "n_validation": len(val_targets) if val_data else 0,
+                            "tokenized_digest": sequences_digest(train_data.sequences)}
+    if model_config.pretrained_embeddings:
+        info["pretrained_embeddings"] = _init_embedding(network, tokenizer, model_config, training.seed)
+    if encoder is not None:
+        copy_encoder_weights(network, encoder)
+        info["init_encoder"] = _encoder_info(encoder)
+    if context.world_size > 1:
+        torch.manual_seed(training.seed + context.rank)  # same initial weights on every rank, different dropout
+
+    early = EarlyStopping(training.monitor, training.early_stopping_patience)
+    own: list[Callback] = [early]
+    if checkpoint_dir:
+        own.append(Checkpointing(Path(checkpoint_dir), early, resume))
+    if training.gradual_unfreezing:
+        own.append(GradualUnfreezing())
+    loop = TrainingLoop(training, [*own, *(callbacks or [])], context.rank, context.world_size)
+    add_weight_dropout(network.encoder, model_config.weight_dropout)
+    # After DropConnect, not before: moving a recurrent layer whose weights are parametrized draws a
+    # fresh mask (RNNBase._apply reads its weights), and seeded runs must draw the same numbers.
+    network.to(resolve_device(training.device))
+    try:
+        history = loop.fit(network, ClassificationTask(train_data, val_data, training, context.rank, context.world_size))
+    finally:
+        remove_weight_dropout(network.encoder)
+    for p in network.parameters():  # frozen vectors too: the saved and served model is a plain network
+        p.requires_grad_(True)
+    network.cpu().eval()  # prediction, saving and serving run on the CPU copy
+    return TrainedParts(tokenizer, network, history, info)
+
+
+def sequences_digest(sequences: list[np.ndarray]) -> str:
+    """Content digest of the token ids the model was trained on (the tokenized dataset)."""
+    digest = hashlib.sha256()
+    for ids in sequences:
+        digest.update(ids.astype("<i8").tobytes() + b"\n")
+    return digest.hexdigest()
+
+
+def _init_embedding(network: SentimentNet, tokenizer: TextTokenizer, model_config: ModelConfig,
+                    seed: int) -> dict[str, Any]:
+    """Copy pretrained word vectors into the embedding (see embeddings.py); freeze if asked."""
+    from ..embeddings import embedding_matrix
+
+    matrix, info = embedding_matrix(tokenizer.backend.get_vocab(), model_config.pretrained_embeddings,
+                                    model_config.embedding_dim, seed)
+    with torch.no_grad():
+        network.embedding.weight.copy_(torch.from_numpy(matrix))
+    network.embedding.weight.requires_grad_(not model_config.freeze_embeddings)
+    return info
+
+
+def copy_encoder_weights(network: torch.nn.Module, encoder: EncoderFolder) -> None:
+    """Embedding and recurrent layers from the encoder; the classifier's head stays as initialised."""
+    from ..errors import ModelError
+
+    wanted = {k: v for k, v in encoder.weights.items() if k.startswith(("embedding.", "encoder."))}
+    own = network.state_dict()
+    mismatched = [k for k, v in wanted.items() if k not in own or own[k].shape != v.shape]
+    if mismatched or not wanted:
+        raise ModelError(f"{encoder.path}: encoder weights do not fit this classifier ({mismatched[:3]} ...)")
+    network.load_state_dict(wanted, strict=False)
+
+
+def _encoder_info(encoder: EncoderFolder) -> dict[str, Any]:
+    from ..embeddings import file_digest
+
+    return {"path": str(encoder.path), "direction": encoder.lm.direction,
+            "sha256": file_digest(encoder.path / "encoder.safetensors"), "lm_history": encoder.history}
