@@ -10,6 +10,10 @@ import sys
 
 import pytest
 
+from sentiment_rnn import SentimentClassifier
+from sentiment_rnn.config import DataConfig
+from sentiment_rnn.pipeline import load_reviews
+
 TINY = ["--set", "tokenizer.min_frequency=1", "--set", "model.embedding_dim=16", "--set", "model.hidden_size=16",
         "--set", "training.batch_size=8", "--set", "training.learning_rate=0.01", "--set", "training.val_fraction=0.25"]
 
@@ -46,7 +50,9 @@ def test_evaluate_json(trained):
     result = run("evaluate", str(out), "--archive", str(archive), "--split", "test", "--limit", "20", "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["n"] == 20 and 0 <= report["accuracy"] <= 1
+    reviews = load_reviews(DataConfig(archive=str(archive)), "test", limit=20, seed=42)  # --seed's default
+    expected = SentimentClassifier.load(out).score(reviews.texts, reviews.labels)
+    assert report["n"] == 20 and report["accuracy"] == expected
     assert set(report["per_class"]) == {"negative", "positive"}
     assert report["confusion_matrix"]["labels"] == ["negative", "positive"] and "roc_auc" in report
 

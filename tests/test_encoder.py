@@ -56,12 +56,17 @@ def test_merge_modes_shape(merge_mode):
     assert net(torch.ones(2, 5, dtype=torch.long), torch.tensor([5, 2])).shape == (2, 1)
 
 
-def test_no_recurrent_state_on_modules():
-    net = SentimentNet(ModelConfig(cell="lstm"), 20, 2)
-    before = {k: v.clone() for k, v in net.state_dict().items()}
-    net(torch.ones(2, 5, dtype=torch.long), torch.tensor([5, 2]))
-    assert set(net.state_dict()) == set(before)
-    assert all(not name.endswith(("hidden", "state")) for name in before)
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_no_recurrent_state_carries_over_between_calls(cell):
+    torch.manual_seed(0)
+    net = SentimentNet(ModelConfig(cell=cell, num_layers=2), 20, 2).eval()
+    ids, lengths = torch.randint(2, 20, (2, 5)), torch.tensor([5, 2])
+    first = net(ids, lengths)
+    net(torch.randint(2, 20, (3, 7)), torch.tensor([7, 7, 3]))  # another batch in between
+    torch.testing.assert_close(net(ids, lengths), first, rtol=0, atol=0)
+    # and no module keeps a tensor outside its parameters and buffers (where a hidden state would go)
+    for name, module in net.named_modules():
+        assert not [k for k, v in vars(module).items() if torch.is_tensor(v)], name
 
 
 def test_cpu_dropout_keeps_the_expected_fraction_and_scale():

@@ -103,6 +103,16 @@ class SentimentClassifier:
             setattr(self, name, build_section(name, {**current, **values}, origin="set_params"))
         return self
 
+    _estimator_type = "classifier"  # scikit-learn before 1.6: stratified folds in cross-validation
+
+    def __sklearn_tags__(self):
+        """What scikit-learn ≥ 1.6's model selection asks of an estimator; imported only when it asks."""
+        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
+
+        return Tags(estimator_type="classifier", target_tags=TargetTags(required=True),
+                    classifier_tags=ClassifierTags(), non_deterministic=True,
+                    input_tags=InputTags(one_d_array=True, two_d_array=False, string=True))
+
     def __repr__(self) -> str:
         given = ", ".join(f"{name}={value!r}" for name, value in self.get_params(deep=False).items() if value is not None)
         return f"SentimentClassifier({given})"

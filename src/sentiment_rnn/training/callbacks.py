@@ -15,6 +15,7 @@ import torch
 
 from ..io import load_tensors, save_tensors
 from . import checkpoint
+from .optim import layer_groups
 
 if TYPE_CHECKING:
     from .loop import TrainingLoop
@@ -167,8 +168,6 @@ class GradualUnfreezing(Callback):
         self.always_frozen = {id(p) for p in loop.model.parameters() if not p.requires_grad}
 
     def on_epoch_start(self, loop, epoch: int) -> None:
-        from .loop import layer_groups
-
         groups = layer_groups(loop.model)
         for depth, params in enumerate(groups):
             trainable = depth >= len(groups) - 1 - epoch
