@@ -2,7 +2,7 @@
 # The GPU checks of issue 5 as one prepared command for a lent GPU machine (a few minutes):
 #   1. one epoch of the default config on the GPU (bf16), counting host-device syncs
 #   2. the whole default recipe (4 epochs, early stopping) on the GPU
-#   3. the tests that exercise CUDA (tests/test_cuda.py; device/training/encoder tests run on CUDA there)
+#   3. the tests that exercise CUDA (tests/training/test_cuda.py; device/training/encoder tests run on CUDA there)
 #   4. one epoch in fp32, for the autocast speed-up
 #   5. a throughput probe of configs/ulmfit.toml's language model (issue 6's GPU recipe), cut off
 #      by a timeout: its progress lines give tokens/s on the full data and vocabulary
@@ -38,8 +38,8 @@ cat "$out/env.log"
 
 step epoch_bf16 150 "$py" benchmarks/gpu_epoch.py --archive "$archive" --device "$device" --sync-check "${quick[@]}"
 step recipe_bf16 180 "$py" benchmarks/gpu_epoch.py --archive "$archive" --device "$device" --epochs 4 "${quick[@]}"
-step tests 150 "$py" -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_device.py tests/test_training.py \
-    tests/test_encoder.py
+step tests 150 "$py" -m pytest -q -p no:cacheprovider tests/training/ \
+    tests/models/test_encoder.py
 step epoch_fp32 120 "$py" benchmarks/gpu_epoch.py --archive "$archive" --device "$device" --precision fp32 \
     "${quick[@]}"
 lm_limit=()

@@ -9,7 +9,7 @@ the forward + backward ensemble. Every step is the CLI in its own process, timed
 Prints one JSON object per step and `RESULT_JSON {...}` last. The test split is only scored, never
 used for a choice (the LM's validation and the classifier's best epoch use held-out train reviews).
 
-    # GPU (one LM epoch took 54 s on one H200, so ~5.5 min of LM per direction plus fine-tuning): run the
+    # GPU (docs/pretraining.md has the time per LM epoch): run the
     # directions as separate commands (--directions forward; then --directions backward --ensemble-with
     # WORK/clf-forward)
     .venv/bin/python benchmarks/lm_pipeline.py --config configs/ulmfit.toml --directions forward

@@ -2,6 +2,7 @@ from dataclasses import asdict
 
 import pytest
 
+from conftest import ROOT
 from sentiment_rnn import ConfigError, ExperimentConfig, ModelConfig, SentimentClassifier
 from sentiment_rnn.config import parse_override
 
@@ -50,9 +51,7 @@ def test_bad_toml_names_the_file(tmp_path):
 
 
 def test_shipped_configs_load():
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1] / "configs"
+    root = ROOT / "configs"
     seed = ExperimentConfig.load(root / "seed.toml")
     assert seed.model.cell == "lstm" and seed.model.num_layers == 2 and seed.model.hidden_size == 64
     assert seed.text.stopwords == "nltk" and seed.tokenizer.vocab_size == 0 and seed.tokenizer.max_length == 512

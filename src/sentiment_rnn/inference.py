@@ -2,14 +2,14 @@
 
 - `torch`: the network itself. Always available; the reference.
 - `onnx`: the same network as an ONNX graph (models/onnx_graph.py) on ONNX Runtime's CPU kernels.
-  Same float32 arithmetic (probabilities agree to ~1e-7), much less fixed cost per recurrent step:
-  2.2× faster for one review of the default BiLSTM (5× for a BiGRU, whose PyTorch CPU kernel runs step
-  by step), 1.4–1.5× for a batch of 256 (benchmarks/inference_engines.py, README).
+  Same float32 arithmetic (probabilities agree to ~1e-7), much less fixed cost per recurrent step,
+  which matters most for one review and for GRUs, whose PyTorch CPU kernel runs step by step
+  (benchmarks/inference_engines.py; figures in docs/inference.md).
 - `onnx-int8`: that graph with its weights quantized to int8 by ONNX Runtime's dynamic quantization
   (LSTM layers, linear layers, the embedding table; ONNX Runtime has no quantized GRU or plain RNN, so
-  for those only the embedding and head are). Activations are quantized per batch at run time. On the
-  2-core development machine (AVX-512 VNNI) ~1.5× faster than `onnx` for the default BiLSTM, test
-  accuracy −0.06 points (README). Not bit-identical to the network: chosen explicitly, never by `auto`.
+  for those only the embedding and head are). Activations are quantized per batch at run time, so
+  it is faster on CPUs with int8 dot products (VNNI) at a small cost in accuracy (docs/inference.md).
+  Not bit-identical to the network: chosen explicitly, never by `auto`.
 - `auto` (default): `onnx` when onnxruntime is installed (the `fast` extra), else `torch`.
 
 The engine is chosen when a model is loaded; training always uses torch.
@@ -47,10 +47,9 @@ class OnnxEngine:
     """ONNX Runtime, one single-threaded session shared by `threads` workers.
 
     A batch is sorted by length and cut into one part per worker, each trimmed to its own longest
-    review, and the parts run at the same time (`run` releases the GIL). Measured against ONNX
-    Runtime's own intra-op threads on the default model (2 cores, 5,000 test reviews): 1.15× (fp32)
-    and 1.2× (int8) reviews/s at batch 256, 1.06× / 1.3× at batch 32; one review runs on one thread
-    either way. The fp32 graph is exact per review whatever its batch-mates, so splitting changes
+    review, and the parts run at the same time (`run` releases the GIL). This beat ONNX Runtime's
+    own intra-op threads on the default model at batch 32 and 256 (docs/inference.md); one review
+    runs on one thread either way. The fp32 graph is exact per review whatever its batch-mates, so splitting changes
     nothing in its results; the int8 graph quantizes activations per part.
     """
 

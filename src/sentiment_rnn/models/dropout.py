@@ -1,9 +1,9 @@
 """Dropout with a cheaper mask on the CPU.
 
-`nn.Dropout` draws its CPU mask with `bernoulli_`, which costs ~4 ns per element: on the default
-model's embedding output (64 × 259 × 128 per step) that was 7–10 % of a training step. Comparing
-uniform draws with p gives the same distribution (each element kept with probability 1 - p,
-kept elements scaled by 1 / (1 - p)) at about a third of the cost. CUDA keeps PyTorch's fused kernel.
+`nn.Dropout` draws its CPU mask with `bernoulli_`, which is slow per element: on the embedding
+output, a large tensor every step, it was a visible share of a training step. Comparing uniform
+draws with p gives the same distribution (each element kept with probability 1 - p, kept elements
+scaled by 1 / (1 - p)) at a fraction of the cost. CUDA keeps PyTorch's fused kernel.
 """
 
 from __future__ import annotations

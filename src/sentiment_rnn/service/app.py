@@ -101,9 +101,9 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
     async def lifespan(app: FastAPI):
         batcher.start()
         await batcher.submit(["warm up the model before taking traffic"])
-        # The libraries and the model leave ~10^6 long-lived objects; without this, each full garbage
-        # collection walks them all and stalls every request in flight (~100 ms, every few seconds
-        # under load: the p99). Freezing moves them out of the collector's sight.
+        # The libraries and the model leave about a million long-lived objects; without this, each full
+        # garbage collection walks them all and stalls every request in flight, which set the p99.
+        # Freezing moves them out of the collector's sight.
         gc.collect()
         gc.freeze()
         state["ready"] = True

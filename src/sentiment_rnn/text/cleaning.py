@@ -86,9 +86,8 @@ def punctuation_tokens(text: str) -> list[str]:
     Pieces without an apostrophe come out unchanged; the few with one ("didn't", "it's") recur and
     are cached; a run of marks becomes one token per mark, repeats collapsed. Most chunks between
     spaces are a plain word, or a plain word with ASCII marks around it ("film,", "(1999)."), which
-    string methods split without a regex. 45–51 µs instead of 179–190 per lower-cased IMDB test
-    review (10,000 of them, 3 runs), same tokens; tests/test_fast_text_paths.py compares both on
-    IMDB reviews and generated text.
+    string methods split without a regex: about a quarter of the substitutions' time (CHANGELOG),
+    same tokens; tests/text/test_fast_text_paths.py compares both on IMDB reviews and generated text.
     """
     tokens: list[str] = []
     append, extend = tokens.append, tokens.extend

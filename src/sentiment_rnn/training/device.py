@@ -42,7 +42,7 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
 
 
 def cpu_has_native_bf16() -> bool:
-    """Whether oneDNN runs bf16 natively here (AVX-512 BF16 or AMX): there the LSTM layers train ~1.5×
+    """Whether oneDNN runs bf16 natively here (AVX-512 BF16 or AMX): there the LSTM layers train
     faster in bf16 autocast (weights, optimizer and the saved model stay fp32); elsewhere bf16 would
     be emulated and slower."""
     try:

@@ -32,8 +32,8 @@ def test_early_stopping(tiny_data):
     settings = {**TINY_SETTINGS, "training": {**TINY_SETTINGS["training"], "epochs": 60, "early_stopping_patience": 2,
                                                "monitor": "val_loss", "learning_rate": 0.05}}
     history = SentimentClassifier(**settings).fit(*tiny_data).history_
-    # It stops `patience` epochs after the best one. (When is numerics: on an H200 with cuDNN the val
-    # loss of this tiny model kept improving until epoch 28 of 30, on a CPU it stalls sooner.)
+    # It stops `patience` epochs after the best one; *when* that happens depends on the hardware's
+    # numerics (cuDNN keeps improving this tiny model far longer than the CPU), so only the rule is checked.
     assert history.stopped_early and len(history.epochs) == history.best_epoch + 2 + 1 < 60
     assert [e.improved for e in history.epochs[-2:]] == [False, False]
 
