@@ -19,7 +19,6 @@ import asyncio
 import gc
 import json
 import socket
-import statistics
 import subprocess
 import sys
 import time

@@ -9,7 +9,6 @@ import argparse
 import json
 import sys
 import traceback
-from pathlib import Path
 
 from .errors import SentimentRNNError
 
@@ -404,7 +403,6 @@ def cmd_pretrain_lm(args) -> int:
 # ---- evaluate ---------------------------------------------------------------------------------
 
 def cmd_evaluate(args) -> int:
-    from .classifier import SentimentClassifier
     from .config import DataConfig
     from .pipeline import evaluate, load_reviews
 
@@ -431,7 +429,6 @@ def cmd_evaluate(args) -> int:
 # ---- predict ----------------------------------------------------------------------------------
 
 def cmd_predict(args) -> int:
-    from .classifier import SentimentClassifier
 
     if bool(args.texts) == bool(args.input):
         return _usage_error("give either texts to classify or --input FILE, not both and not neither")
@@ -475,26 +472,18 @@ def _load_models(args):
 
 def cmd_serve(args) -> int:
     import dataclasses
-    import os
-
-    import uvicorn
-
-    from .config import ServiceConfig
-    from .service.app import ENV_KEY, model_info
 
     from .classifier import SentimentClassifier
+    from .config import ServiceConfig
+    from .service.app import model_info, serve
     from .tracking.registry import resolve
 
     config = ServiceConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ServiceConfig)})
     model = resolve(args.model, args.tracking_uri)
     SentimentClassifier.load(model.folder, config.engine)  # fail here, with a one-line error, not inside a worker
-    folder = model.folder
-    info = model_info(folder, model.name, model.version)
-    os.environ[ENV_KEY] = json.dumps({"model_dir": str(folder), "config": dataclasses.asdict(config), "info": info})
+    info = model_info(model.folder, model.name, model.version)
     print(f"serving {info['name']} (digest {info['digest']}) on http://{config.host}:{config.port}/", file=sys.stderr)
-    # uvicorn handles SIGTERM: stop accepting, finish what is in flight, run shutdown, exit.
-    uvicorn.run("sentiment_rnn.service.app:app_from_env", factory=True, host=config.host, port=config.port,
-                workers=config.workers, log_level="warning", timeout_graceful_shutdown=30)
+    serve(model.folder, config, info)
     return 0
 
 

@@ -76,7 +76,7 @@ def test_train_register_alias_and_load_by_alias_from_another_process(server, tmp
                  "--experiment", "team", "--register", "team-model", "--limit", "24", "--epochs", "2", "--quiet",
                  *TINY, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert f"MLflow run" in result.stdout and uri in result.stdout
+    assert "MLflow run" in result.stdout and uri in result.stdout
     assert run("models", "alias", "team-model", "1", "champion", "--tracking-uri", uri, cwd=tmp_path).returncode == 0
     listed = json.loads(run("models", "list", "--tracking-uri", uri, "--json", cwd=tmp_path).stdout)
     assert listed[0]["name"] == "team-model" and listed[0]["aliases"] == ["champion"]

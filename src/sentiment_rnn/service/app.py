@@ -25,10 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from ..classifier import SentimentClassifier
 from ..config import ServiceConfig
+from ..errors import QueueFull
 from ..explain import explain
 from ..prediction import describe
 from ..version import __version__
-from ..errors import QueueFull
 from .batcher import MicroBatcher
 from .metrics import ServiceMetrics
 
@@ -220,6 +220,19 @@ class ObserveAndLimit:
 
 
 ENV_KEY = "SENTIMENT_RNN_SERVICE"
+
+
+def serve(model_dir: Path, config: ServiceConfig, info: dict[str, Any]) -> None:
+    """Run the service on uvicorn with `config.workers` processes, until it is stopped. Each worker
+    builds its app from the model folder and settings passed in the environment. On SIGTERM uvicorn
+    stops accepting, finishes what is in flight, runs the shutdown, and exits."""
+    import dataclasses
+
+    import uvicorn
+
+    os.environ[ENV_KEY] = json.dumps({"model_dir": str(model_dir), "config": dataclasses.asdict(config), "info": info})
+    uvicorn.run("sentiment_rnn.service.app:app_from_env", factory=True, host=config.host, port=config.port,
+                workers=config.workers, log_level="warning", timeout_graceful_shutdown=30)
 
 
 def app_from_env() -> FastAPI:
