@@ -120,25 +120,31 @@ class SentimentClassifier:
     # ---- fitting ----
 
     def fit(self, texts: Sequence[str], labels: Sequence[Any], *,
-            validation: tuple[Sequence[str], Sequence[Any]] | None = None, callbacks: list | None = None,
-            checkpoint_dir: str | Path | None = None, resume: bool = False) -> SentimentClassifier:
+            validation: tuple[Sequence[str], Sequence[Any]] | None = None, unlabeled: Sequence[str] | None = None,
+            callbacks: list | None = None, checkpoint_dir: str | Path | None = None,
+            resume: bool = False) -> SentimentClassifier:
         """Train on raw `texts`/`labels`. Without `validation`, `training.val_fraction` of the data is
-        held out (stratified, seeded) for early stopping and the best-epoch choice. `callbacks`:
-        training.callbacks.Callback objects; `checkpoint_dir` + `resume`: exact resume after an
-        interruption."""
+        held out (stratified, seeded) for early stopping and the best-epoch choice. `unlabeled`: raw
+        reviews without labels, for the objectives that use them (`training.virtual_adversarial_weight`,
+        `training.entropy_weight`). `callbacks`: training.callbacks.Callback objects;
+        `checkpoint_dir` + `resume`: exact resume after an interruption."""
         settings = self._fitting_settings()
         cleaner = Cleaner.from_config(settings["text"])
         if validation is not None:
             validation = (cleaner.many(_texts(validation[0], "validation texts")), validation[1])
-        return self._fit(cleaner.many(_texts(texts, "texts")), labels, validation, settings, callbacks,
+        if unlabeled is not None:
+            unlabeled = cleaner.many(_texts(unlabeled, "unlabeled texts"))
+        return self._fit(cleaner.many(_texts(texts, "texts")), labels, validation, unlabeled, settings, callbacks,
                          checkpoint_dir, resume)
 
     def fit_cleaned(self, texts: Sequence[str], labels: Sequence[Any], *,
-                    validation: tuple[Sequence[str], Sequence[Any]] | None = None, callbacks: list | None = None,
+                    validation: tuple[Sequence[str], Sequence[Any]] | None = None,
+                    unlabeled: Sequence[str] | None = None, callbacks: list | None = None,
                     checkpoint_dir: str | Path | None = None, resume: bool = False) -> SentimentClassifier:
         """`fit` for texts that already went through this classifier's cleaning (`text` settings, or
         its encoder's), e.g. a cleaned dataset from the cache (data/derived.py)."""
-        return self._fit(list(texts), labels, validation, self._fitting_settings(), callbacks, checkpoint_dir, resume)
+        return self._fit(list(texts), labels, validation, list(unlabeled) if unlabeled is not None else None,
+                         self._fitting_settings(), callbacks, checkpoint_dir, resume)
 
     def _fitting_settings(self) -> dict[str, Any]:
         """The given sections, validated; with `model.init_encoder`, the encoder read and what it fixes applied."""
@@ -151,8 +157,8 @@ class SentimentClassifier:
             settings["encoder"] = encoder
         return settings
 
-    def _fit(self, texts: list[str], labels: Sequence[Any], validation, settings: dict[str, Any], callbacks,
-             checkpoint_dir, resume) -> SentimentClassifier:
+    def _fit(self, texts: list[str], labels: Sequence[Any], validation, unlabeled: list[str] | None,
+             settings: dict[str, Any], callbacks, checkpoint_dir, resume) -> SentimentClassifier:
         from .training.classification import train_classifier
 
         training = settings["training"]
@@ -174,7 +180,7 @@ class SentimentClassifier:
             val_targets = _targets([str(v) for v in validation[1]], classes, "validation labels")
         parts = train_classifier(texts, _targets(labels, classes, "training labels"), val_texts, val_targets,
                                  len(classes), settings["tokenizer"], settings["model"], training, settings["encoder"],
-                                 callbacks, checkpoint_dir, resume)
+                                 callbacks, checkpoint_dir, resume, unlabeled)
         self.classes_ = classes
         self.text_config_, self.tokenizer_config_ = settings["text"], settings["tokenizer"]
         self.model_config_, self.training_config_ = settings["model"], training

@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="override one setting, e.g. --set model.cell=lstm (repeatable)")
     train.add_argument("--archive", help="IMDB archive (.tar.gz) or extracted folder (= data.archive)")
     train.add_argument("--train-file", help="train on a CSV/JSONL/Parquet file instead of IMDB (= data.train_file)")
+    train.add_argument("--unlabeled-file", help="unlabeled reviews (CSV/JSONL/Parquet/lines) for the objectives that "
+                                                "use them (= data.unlabeled_file; default: the archive's train/unsup)")
     train.add_argument("--limit", type=int, help="use N training reviews, class-balanced and seeded (= data.limit)")
     train.add_argument("--epochs", type=int, help="= training.epochs")
     train.add_argument("--seed", type=int, help="= training.seed")
@@ -255,6 +257,7 @@ def _usage_error(message: str) -> int:
 
 # Shortcut flags and the setting each one sets (the flag wins over --config, like --set).
 FLAG_SETTINGS = (("init_encoder", "model.init_encoder"), ("archive", "data.archive"), ("train_file", "data.train_file"),
+                 ("unlabeled_file", "data.unlabeled_file"),
                  ("limit", "data.limit"),
                  ("epochs", "training.epochs"), ("seed", "training.seed"), ("threads", "training.threads"))
 

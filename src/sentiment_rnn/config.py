@@ -53,10 +53,17 @@ class DataConfig:
     label_column: str = "sentiment"
     skip_empty: bool = False  # drop (and count) rows whose text is empty instead of failing
     limit: int | None = None  # use N reviews of the split, class-balanced and seeded
+    # Unlabeled reviews, read when an objective uses them (training.virtual_adversarial_weight or
+    # training.entropy_weight): this file (CSV/JSONL/Parquet `text_column`, or plain lines), else the
+    # archive's train/unsup. The test split is never read for training.
+    unlabeled_file: str | None = None
+    unlabeled_limit: int | None = None  # the first N unlabeled reviews only
 
     def __post_init__(self) -> None:
         if self.limit is not None:
             _check_range("data", "limit", self.limit, 2)
+        if self.unlabeled_limit is not None:
+            _check_range("data", "unlabeled_limit", self.unlabeled_limit, 1)
 
 
 @dataclass
@@ -164,9 +171,23 @@ class TrainingConfig:
     log_every_steps: int = 20  # step metrics reach callbacks in groups of this many (one GPU sync each)
     device: str = "auto"  # auto (CUDA when available) | cpu | cuda | cuda:N
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16/fp16 autocast on CUDA; bf16 on CPUs with native bf16, else fp32
+    # Objectives beyond cross-entropy (training/objectives.py), each on the embedded input with its
+    # own weight; 0 turns one off. Adversarial training (labelled batches):
+    adversarial_weight: float = 0.0
+    adversarial_epsilon: float = 2.0  # L2 norm of the perturbation of one review's embeddings
+    # Virtual adversarial training (labelled and unlabeled batches):
+    virtual_adversarial_weight: float = 0.0
+    virtual_adversarial_epsilon: float = 2.0
+    virtual_adversarial_xi: float = 0.1  # norm of the random probe of the power iteration (Miyato et al.'s code: 0.1)
+    # Entropy minimisation (unlabeled batches):
+    entropy_weight: float = 0.0
+    unlabeled_batch_size: int = 0  # unlabeled reviews per step; 0: training.batch_size
 
     def __post_init__(self) -> None:
         _check_choice("training", "optimizer", self.optimizer, ("adamw", "adam"))
+        for name in ("adversarial_weight", "adversarial_epsilon", "virtual_adversarial_weight",
+                     "virtual_adversarial_epsilon", "virtual_adversarial_xi", "entropy_weight", "unlabeled_batch_size"):
+            _check_range("training", name, getattr(self, name), 0)
         _check_choice("training", "schedule", self.schedule, ("constant", "linear", "cosine", "stlr"))
         _check_range("training", "lr_decay_per_layer", self.lr_decay_per_layer, 1.0)
         _check_choice("training", "monitor", self.monitor, ("val_loss", "val_accuracy"))
@@ -179,6 +200,11 @@ class TrainingConfig:
         _check_range("training", "learning_rate", self.learning_rate, 1e-12)
         _check_range("training", "warmup_fraction", self.warmup_fraction, 0.0, 0.5)
         _check_range("training", "val_fraction", self.val_fraction, 0.0, 0.5)
+
+    @property
+    def uses_unlabeled(self) -> bool:
+        """Whether an objective trains on unlabeled reviews (VAT or entropy minimisation)."""
+        return self.virtual_adversarial_weight > 0 or self.entropy_weight > 0
 
 
 @dataclass

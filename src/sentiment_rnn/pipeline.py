@@ -9,7 +9,7 @@ from typing import Any
 
 from .classifier import SentimentClassifier
 from .config import DataConfig, ExperimentConfig
-from .data.dataset import Reviews, load_imdb_split, load_labeled_file
+from .data.dataset import Reviews, load_imdb_split, load_labeled_file, load_text_file
 from .data.imdb import Progress, resolve_archive
 from .metrics import classification_report
 from .training.callbacks import Callback
@@ -76,9 +76,14 @@ def _train(config, out, callbacks, resume, progress, tracker, evaluate_test):
     train_part, val_part = cleaned.split_stratified(config.training.val_fraction, config.training.seed)
     data_info = {"source": raw.source, "digest": raw.digest, "cleaned_digest": cleaned.digest,
                  "class_counts": raw.class_counts(), "dropped": raw.dropped, "limit": config.data.limit}
+    unlabeled = load_unlabeled(config, progress) if config.training.uses_unlabeled else None
+    if unlabeled is not None:
+        data_info["unlabeled"] = {"source": unlabeled.source, "digest": unlabeled.digest, "rows": len(unlabeled)}
+        unlabeled, _, _ = prepare_cleaned(unlabeled, config.text)
     clf = SentimentClassifier(config.text, config.tokenizer, config.model, config.training)
     clf.fit_cleaned(train_part.texts, train_part.labels,
                     validation=(val_part.texts, val_part.labels) if len(val_part) else None,
+                    unlabeled=unlabeled.texts if unlabeled is not None else None,
                     callbacks=[*(callbacks or []), *([tracker] if tracker is not None else [])],
                     checkpoint_dir=out / "checkpoints", resume=resume)
     clf.data_info_.update(data_info)
@@ -95,6 +100,26 @@ def _train(config, out, callbacks, resume, progress, tracker, evaluate_test):
         summary.update(_log_run(tracker, config, clf, out, raw, cleaned, cleaned_file, reused, train_part, val_part,
                                 test_report))
     return clf, summary
+
+
+def load_unlabeled(config: ExperimentConfig, progress: Progress | None = None) -> Reviews | None:
+    """Unlabeled reviews for VAT and entropy minimisation: `data.unlabeled_file`, else the IMDB
+    archive's train/unsup when training on the archive. Never the test split. None (with a warning)
+    when there are none: the objectives then run on the labelled batches only."""
+    import warnings
+
+    data = config.data
+    if data.unlabeled_file:
+        reviews = load_text_file(data.unlabeled_file, data.text_column)
+    elif not data.train_file:
+        reviews = load_imdb_split(data.archive, "unsup", progress=progress)
+    else:
+        warnings.warn("no unlabeled reviews (set data.unlabeled_file or --unlabeled-file): virtual adversarial "
+                      "training runs on the labelled batches only, and entropy minimisation not at all", stacklevel=2)
+        return None
+    if data.unlabeled_limit:
+        reviews = reviews.subset(range(min(data.unlabeled_limit, len(reviews))))
+    return reviews
 
 
 def _log_run(tracker, config, clf, out, raw, cleaned, cleaned_file, reused, train_part, val_part, test_report):

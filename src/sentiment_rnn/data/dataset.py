@@ -171,3 +171,21 @@ def load_labeled_file(path: str | Path, text_column: str = "review", label_colum
     reviews = Reviews(texts, labels, source, dropped={"empty_text": empty} if empty else {})
     write_parquet(cached, reviews)
     return reviews
+
+
+def load_text_file(path: str | Path, text_column: str = "review") -> Reviews:
+    """A file of texts without labels (CSV/JSONL/Parquet `text_column`, or plain lines, one text
+    each): unlabeled reviews. Empty texts carry nothing to learn from: they are dropped and counted."""
+    source = str(path)
+    if not Path(path).is_file():
+        raise DataError("file does not exist", source=source)
+    texts, empty = [], 0
+    for row in files.iter_rows(path, text_column, None):
+        text = files.check_text(row, source)
+        if text.strip():
+            texts.append(text)
+        else:
+            empty += 1
+    if not texts:
+        raise DataError("no non-empty texts", source=source)
+    return Reviews(texts, None, source, dropped={"empty_text": empty} if empty else {})

@@ -39,10 +39,19 @@ class SentimentNet(nn.Module):
 
     def forward(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """token_ids (B, T) right-padded, lengths (B,) → logits (B, 1) or (B, C)."""
+        x, mask = self.embed(token_ids, lengths)
+        return self.forward_embedded(x, lengths, mask)
+
+    def embed(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The embedded input (B, T, E), after embedding dropout, and the (B, T) mask of real
+        positions. Adversarial training perturbs this tensor (training/objectives.py)."""
         mask = torch.arange(token_ids.size(1), device=token_ids.device).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
         if self.reverse_input:
             token_ids = token_ids.gather(1, reverse_within_length(lengths, token_ids.size(1)))
-        x = self.embedding_dropout(self.embedding(token_ids))  # (B, T, E)
+        return self.embedding_dropout(self.embedding(token_ids)), mask
+
+    def forward_embedded(self, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Logits from an embedded input (B, T, E) such as `embed` gives."""
         outputs, final = self.encoder(x, lengths)  # (B, T, D), (B, D)
         return self.head(self.pooling(outputs, final, mask))
 

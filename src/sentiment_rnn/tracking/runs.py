@@ -84,6 +84,8 @@ class Tracker(Callback):
         now = int(time.time() * 1000)
         metrics = [Metric(name, float(getattr(r, attr)), now, r.step) for r in self._pending
                    for name, attr in (("step_loss", "loss"), ("grad_norm", "grad_norm"))]
+        metrics += [Metric(f"step_loss_{name}", value, now, r.step) for r in self._pending
+                    for name, value in r.components.items()]
         client.log_batch(self.run.info.run_id, metrics=metrics, synchronous=True)
         self._pending = []
 

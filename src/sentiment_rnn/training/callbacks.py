@@ -30,6 +30,7 @@ class StepRecord:
     learning_rate: float
     reviews: int
     tokens: int = 0
+    components: dict[str, float] = field(default_factory=dict)  # parts of the loss (cross_entropy, adversarial, ...)
 
 
 @dataclass
@@ -72,14 +73,17 @@ class History(Callback):
         self.epochs.append(record)
 
     def to_dict(self) -> dict[str, Any]:
+        names = [f.name for f in fields(StepRecord)]
+        if not any(s.components for s in self.steps):
+            names.remove("components")  # plain cross-entropy: no column of empty records
         return {"epochs": [asdict(e) for e in self.epochs], "best_epoch": self.best_epoch,
                 "stopped_early": self.stopped_early,
-                "steps": {f.name: [getattr(s, f.name) for s in self.steps] for f in fields(StepRecord)}}
+                "steps": {name: [getattr(s, name) for s in self.steps] for name in names}}
 
     def load_dict(self, raw: dict[str, Any]) -> None:
         """Replace this history's content with a saved one (`to_dict`'s output)."""
         columns = raw["steps"]
-        names = [f.name for f in fields(StepRecord) if f.name in columns]  # older saves lack `tokens`
+        names = [f.name for f in fields(StepRecord) if f.name in columns]  # optional columns may be absent
         self.steps = [StepRecord(**dict(zip(names, row))) for row in zip(*(columns[n] for n in names))]
         self.epochs = [EpochRecord(**e) for e in raw["epochs"]]
         self.best_epoch, self.stopped_early = raw["best_epoch"], raw["stopped_early"]

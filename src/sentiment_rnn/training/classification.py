@@ -27,6 +27,7 @@ from .callbacks import Callback, Checkpointing, EarlyStopping, GradualUnfreezing
 from .device import resolve_device, to_device
 from .distributed import current
 from .loop import StepOutput, TrainingLoop, evaluate_in_batches
+from .objectives import adversarial_loss, entropy, virtual_adversarial_loss
 
 
 @dataclass
@@ -43,13 +44,21 @@ class Encoded:
 
 
 class ClassificationTask:
-    """Cross-entropy on labelled reviews in length-bucketed batches; validation loss and accuracy."""
+    """Cross-entropy on labelled reviews in length-bucketed batches, plus the objectives that
+    training asks for (adversarial, virtual adversarial, entropy minimisation; objectives.py), the
+    last two also on a stream of unlabeled reviews; validation loss and accuracy."""
 
-    def __init__(self, train: Encoded, val: Encoded | None, config: TrainingConfig, rank: int = 0, world_size: int = 1):
+    def __init__(self, train: Encoded, val: Encoded | None, config: TrainingConfig, rank: int = 0, world_size: int = 1,
+                 unlabeled: list[np.ndarray] | None = None):
         self.train, self.val, self.config = train, val, config
         self.rank, self.world_size = rank, world_size
         self.train_lengths = train.lengths
         self.train_targets = torch.from_numpy(train.targets)
+        self.unlabeled = unlabeled if unlabeled and config.uses_unlabeled else None
+        if self.unlabeled is not None:
+            self.unlabeled_lengths = np.fromiter((len(s) for s in self.unlabeled), dtype=np.int64,
+                                                 count=len(self.unlabeled))
+        self._unlabeled_epoch: tuple[int, list[np.ndarray]] | None = None
 
     def batches(self, epoch: int) -> list[np.ndarray]:
         """This rank's batches. `batch_size` is the global batch: each of N ranks takes 1/N of it,
@@ -58,18 +67,70 @@ class ClassificationTask:
         return bucketed_batches(self.train_lengths, per_rank, self.config.bucket_batches * self.world_size,
                                 self.config.seed + epoch, self.rank, self.world_size)
 
+    def unlabeled_batch(self, step: int, epoch: int) -> np.ndarray:
+        """The unlabeled batch of a step: length-bucketed like the labelled ones, in an order that
+        is a pure function of the epoch (exact resume), cycled when the stream is shorter."""
+        if self._unlabeled_epoch is None or self._unlabeled_epoch[0] != epoch:
+            size = max(1, (self.config.unlabeled_batch_size or self.config.batch_size) // self.world_size)
+            batches = bucketed_batches(self.unlabeled_lengths, size, self.config.bucket_batches * self.world_size,
+                                       self.config.seed + 7919 * (epoch + 1), self.rank, self.world_size)
+            self._unlabeled_epoch = (epoch, batches)
+        batches = self._unlabeled_epoch[1]
+        return batches[step % len(batches)]
+
     def train_step(self, model: SentimentNet, index: np.ndarray, run: TrainingLoop) -> StepOutput:
+        cfg, device = self.config, run.device
         tokens, lengths = collate(self.train.sequences, index, self.train.pad_to)
         n_tokens = int(lengths.sum())
-        tokens, lengths = to_device(tokens, run.device), to_device(lengths, run.device)
-        targets = to_device(self.train_targets[index], run.device)
+        tokens, lengths = to_device(tokens, device), to_device(lengths, device)
+        targets = to_device(self.train_targets[index], device)
+        adversarial = cfg.adversarial_weight > 0
         with run.autocast():
-            logits = model(tokens, lengths)
+            x, mask = model.embed(tokens, lengths)
+            if adversarial and not x.requires_grad:  # frozen embeddings: the perturbation still needs a gradient
+                x.requires_grad_()
+            logits = model.forward_embedded(x, lengths, mask)
         logits = logits.float()
         loss = model.loss(logits, targets)
+        parts: dict[str, torch.Tensor] = {}
+        total = loss
+        if adversarial or cfg.uses_unlabeled:
+            parts["cross_entropy"] = loss
+        if adversarial:
+            with run.autocast():
+                parts["adversarial"] = adversarial_loss(model, x, lengths, mask, loss, targets, cfg.adversarial_epsilon)
+            total = total + cfg.adversarial_weight * parts["adversarial"]
+        if cfg.virtual_adversarial_weight > 0:
+            with run.autocast():
+                parts["virtual_adversarial"] = virtual_adversarial_loss(
+                    model, x, lengths, mask, model.probabilities(logits).detach(), cfg.virtual_adversarial_epsilon,
+                    cfg.virtual_adversarial_xi)
+            total = total + cfg.virtual_adversarial_weight * parts["virtual_adversarial"]
+        if self.unlabeled is not None:
+            total = total + self._unlabeled_terms(model, run, parts, index)
         with torch.no_grad():
             correct = (model.probabilities(logits).argmax(dim=-1) == targets).sum()
-        return StepOutput(loss, len(index), len(index), n_tokens, correct)
+        return StepOutput(total, len(index), len(index), n_tokens, correct, parts)
+
+    def _unlabeled_terms(self, model: SentimentNet, run: TrainingLoop, parts: dict[str, torch.Tensor],
+                         index: np.ndarray) -> torch.Tensor:
+        """VAT and entropy minimisation on this step's unlabeled batch."""
+        cfg, device = self.config, run.device
+        batch = self.unlabeled_batch(run.step, run.epoch)
+        tokens, lengths = collate(self.unlabeled, batch)
+        tokens, lengths = to_device(tokens, device), to_device(lengths, device)
+        total = torch.zeros((), device=device)
+        with run.autocast():
+            x, mask = model.embed(tokens, lengths)
+            proba = model.probabilities(model.forward_embedded(x, lengths, mask).float())
+            if cfg.entropy_weight > 0:
+                parts["entropy"] = entropy(proba)
+                total = total + cfg.entropy_weight * parts["entropy"]
+            if cfg.virtual_adversarial_weight > 0:
+                parts["virtual_adversarial_unlabeled"] = virtual_adversarial_loss(
+                    model, x, lengths, mask, proba.detach(), cfg.virtual_adversarial_epsilon, cfg.virtual_adversarial_xi)
+                total = total + cfg.virtual_adversarial_weight * parts["virtual_adversarial_unlabeled"]
+        return total
 
     def evaluate(self, model: SentimentNet, run: TrainingLoop) -> tuple[float | None, float | None]:
         if self.val is None:
@@ -101,9 +162,11 @@ def train_classifier(train_texts: list[str], train_targets: np.ndarray, val_text
                      val_targets: np.ndarray | None, n_classes: int, tokenizer_config: TokenizerConfig,
                      model_config: ModelConfig, training: TrainingConfig, encoder: EncoderFolder | None = None,
                      callbacks: list[Callback] | None = None, checkpoint_dir: str | Path | None = None,
-                     resume: bool = False) -> TrainedParts:
-    """Texts are already cleaned; targets are class indices. Under torchrun each rank trains its
-    shard (torch.distributed decides the rank)."""
+                     resume: bool = False, unlabeled_texts: list[str] | None = None) -> TrainedParts:
+    """Texts are already cleaned; targets are class indices. `unlabeled_texts` (cleaned) feed the
+    objectives that use unlabeled reviews, when training asks for them; the vocabulary is learned
+    from the labelled training texts only. Under torchrun each rank trains its shard
+    (torch.distributed decides the rank)."""
     context = current()
     if training.threads:
         torch.set_num_threads(training.threads)
@@ -115,9 +178,12 @@ def train_classifier(train_texts: list[str], train_targets: np.ndarray, val_text
     pad_to = tokenizer_config.max_length if tokenizer_config.padding == "max_length" else None
     train_data = Encoded(tokenizer.encode(train_texts), train_targets, pad_to)
     val_data = Encoded(tokenizer.encode(val_texts), val_targets, pad_to) if val_texts is not None else None
+    unlabeled = tokenizer.encode(unlabeled_texts) if unlabeled_texts and training.uses_unlabeled else None
     network = SentimentNet(model_config, tokenizer.vocab_size, n_classes)
     info: dict[str, Any] = {"n_train": len(train_targets), "n_validation": len(val_targets) if val_data else 0,
                             "tokenized_digest": sequences_digest(train_data.sequences)}
+    if unlabeled is not None:
+        info["n_unlabeled"] = len(unlabeled)
     if model_config.pretrained_embeddings:
         info["pretrained_embeddings"] = _init_embedding(network, tokenizer, model_config, training.seed)
     if encoder is not None:
@@ -138,7 +204,8 @@ def train_classifier(train_texts: list[str], train_targets: np.ndarray, val_text
     # fresh mask (RNNBase._apply reads its weights), and seeded runs must draw the same numbers.
     network.to(resolve_device(training.device))
     try:
-        history = loop.fit(network, ClassificationTask(train_data, val_data, training, context.rank, context.world_size))
+        task = ClassificationTask(train_data, val_data, training, context.rank, context.world_size, unlabeled)
+        history = loop.fit(network, task)
     finally:
         remove_weight_dropout(network.encoder)
     for p in network.parameters():  # frozen vectors too: the saved and served model is a plain network

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -35,6 +35,7 @@ class StepOutput:
     examples: int  # reviews in the batch
     tokens: int  # tokens the batch scored
     correct: torch.Tensor | None = None  # right predictions, for tasks that have an accuracy
+    components: dict[str, torch.Tensor] = field(default_factory=dict)  # the loss's parts, for the record
 
 
 class Task(Protocol):
@@ -52,8 +53,9 @@ class Task(Protocol):
 class TrainingLoop:
     """Trains `model` on `task` for `settings.epochs` epochs; callbacks see every step and epoch.
 
-    State the callbacks may read or set: `model`, `optimizer`, `history`, `start_epoch` (a resuming
-    callback moves it), `steps_per_epoch`, `total_steps`, `device`, `rank`, `world_size`.
+    State the callbacks and the task may read or set: `model`, `optimizer`, `history`, `start_epoch`
+    (a resuming callback moves it), `steps_per_epoch`, `total_steps`, `epoch` and `step` (the ones
+    running), `device`, `rank`, `world_size`.
     """
 
     def __init__(self, settings: Schedule, callbacks: Sequence[Callback] = (), rank: int = 0, world_size: int = 1):
@@ -102,12 +104,13 @@ class TrainingLoop:
         correct = torch.zeros((), dtype=torch.int64, device=device)
         weight = examples = tokens = 0
         has_accuracy = False
-        pending: list[tuple[int, torch.Tensor, torch.Tensor, float, int, int]] = []
+        pending: list[tuple] = []
         params = [p for p in model.parameters() if p.requires_grad]
         max_norm = cfg.clip_norm if cfg.clip_norm > 0 else float("inf")
         lr = cfg.learning_rate
         for i, index in enumerate(batches):
             step = epoch * self.steps_per_epoch + i
+            self.epoch, self.step = epoch, step
             lr = cfg.learning_rate * learning_rate_factor(step, self.total_steps, cfg)
             for group in optimizer.param_groups:
                 group["lr"] = lr * group.get("lr_scale", 1.0)
@@ -127,7 +130,8 @@ class TrainingLoop:
             weight += out.weight
             examples += out.examples
             tokens += out.tokens
-            pending.append((step, out.loss.detach(), grad_norm.detach(), lr, out.examples, out.tokens))
+            pending.append((step, out.loss.detach(), grad_norm.detach(), lr, out.examples, out.tokens,
+                            {k: v.detach() for k, v in out.components.items()}))
             if len(pending) >= cfg.log_every_steps or i == len(batches) - 1:
                 self._report_steps(pending, epoch)
                 pending = []
@@ -139,9 +143,12 @@ class TrainingLoop:
                            round(totals[4] / seconds))
 
     def _report_steps(self, pending: list, epoch: int) -> None:
-        values = torch.stack([torch.stack([loss.float(), norm.float()]) for _, loss, norm, *_ in pending]).tolist()
-        for (step, _, _, lr, examples, tokens), (loss, norm) in zip(pending, values):
-            self._emit("on_step", StepRecord(step, epoch, loss, norm, lr, examples, tokens))
+        """One host sync for a group of steps: their loss, gradient norm and loss components."""
+        names = sorted(pending[0][6])
+        values = torch.stack([torch.stack([loss.float(), norm.float(), *(parts[n].float() for n in names)])
+                              for _, loss, norm, _, _, _, parts in pending]).tolist()
+        for (step, _, _, lr, examples, tokens, _), (loss, norm, *parts) in zip(pending, values):
+            self._emit("on_step", StepRecord(step, epoch, loss, norm, lr, examples, tokens, dict(zip(names, parts))))
 
 
 @torch.inference_mode()
