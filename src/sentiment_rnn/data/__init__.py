@@ -2,4 +2,4 @@
 
 from .dataset import Reviews, load_imdb_split, load_labeled_file, load_text_file
 
-__all__ = ["Reviews", "load_imdb_split", "load_labeled_file"]
+__all__ = ["Reviews", "load_imdb_split", "load_labeled_file", "load_text_file"]
