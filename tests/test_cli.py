@@ -148,3 +148,50 @@ def test_rows_dropped_on_purpose_are_reported(tmp_path):
                  "--epochs", "1", "--set", "data.skip_empty=true", *TINY)
     assert result.returncode == 0, result.stderr
     assert "dropped 2 row(s) on purpose (empty text" in result.stdout
+
+
+def test_small_limits_and_unwritable_outputs_fail_at_once_with_the_fix(imdb_archive, tmp_path):
+    result = run("train", "--archive", str(imdb_archive), "--out", str(tmp_path / "m"), "--limit", "10", "--no-track",
+                 *TINY, "--set", "training.val_fraction=0.1")
+    assert result.returncode == 1 and "no review is left for validation" in result.stderr
+    assert "at least 6 reviews per class, or set training.val_fraction = 0" in result.stderr
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = run("train", "--archive", str(imdb_archive), "--out", str(blocker / "m"), "--no-track", *TINY)
+    assert result.returncode == 1 and "cannot write the model folder here" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_predict_reads_a_text_column_when_there_is_no_review_column(tiny_model_dir, tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text("id,text\n1,a great film\n2,an awful film\n")
+    result = run("predict", str(tiny_model_dir), "--input", str(path), "--output", str(tmp_path / "out.jsonl"))
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["text"] for line in (tmp_path / "out.jsonl").read_text().splitlines()] == \
+        ["a great film", "an awful film"]
+    path.write_text("id,body\n1,a great film\n")
+    result = run("predict", str(tiny_model_dir), "--input", str(path))
+    assert result.returncode == 1
+    assert "missing text column 'review' or 'text'; the file has ['id', 'body'] (set --text-column" in result.stderr
+
+
+def test_a_trained_model_is_never_replaced_without_asking(trained, tmp_path):
+    archive, out = trained
+    before = (out / "model.safetensors").read_bytes()
+    result = run("train", "--archive", str(archive), "--out", str(out), "--epochs", "1", "--no-track", *TINY)
+    assert result.returncode == 1 and "already holds a trained model: pass --overwrite" in result.stderr
+    assert (out / "model.safetensors").read_bytes() == before
+
+
+def test_two_trainings_into_one_folder_the_second_is_refused(imdb_archive, tmp_path):
+    import fcntl
+
+    out = tmp_path / "m"
+    out.mkdir()
+    with open(out / ".training.lock", "a+") as held:  # what a running training holds
+        fcntl.flock(held, fcntl.LOCK_EX)
+        held.write("4242")
+        held.flush()
+        result = run("train", "--archive", str(imdb_archive), "--out", str(out), "--no-track", *TINY)
+    assert result.returncode == 1 and "another training is writing this model folder (process 4242)" in result.stderr
+    assert not (out / "config.json").exists()

@@ -175,6 +175,12 @@ class SentimentClassifier:
             texts, labels = train_part.texts, train_part.labels
             validation = (val_part.texts, val_part.labels)
         val_texts, val_targets = None, None
+        if validation is not None and len(validation[0]) == 0:
+            fraction = training.val_fraction
+            per_class = next(n for n in range(1, 10**7) if round(n * fraction) >= 1) if fraction else 1
+            raise DataError(f"no review is left for validation ({len(texts)} reviews, training.val_fraction "
+                            f"= {training.val_fraction}): give at least {per_class} reviews per class, or set "
+                            f"training.val_fraction = 0 (no early stopping; the last epoch is kept)")
         if validation is not None:
             val_texts = list(validation[0])
             val_targets = _targets([str(v) for v in validation[1]], classes, "validation labels")
@@ -227,11 +233,13 @@ class SentimentClassifier:
         self.engine_ = make_engine(self.network_, engine, threads)
         return self
 
-    def probabilities(self, sequences: list[np.ndarray], batch_size: int = PREDICT_BATCH) -> np.ndarray:
-        """(n, n_classes) probabilities for already-encoded token id sequences."""
+    def probabilities(self, sequences: list[np.ndarray], batch_size: int = PREDICT_BATCH, engine=None) -> np.ndarray:
+        """(n, n_classes) probabilities for already-encoded token id sequences, on `engine` (default:
+        the one `use_engine` chose)."""
         self._check_fitted()
-        if getattr(self, "engine_", None) is None:
+        if engine is None and getattr(self, "engine_", None) is None:
             self.use_engine("torch")
+        engine = engine or self.engine_
         out = np.zeros((len(sequences), len(self.classes_)), dtype=np.float32)
         if not sequences:
             return out
@@ -240,7 +248,7 @@ class SentimentClassifier:
         lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
         for index in sorted_batches(lengths, batch_size):
             tokens, lens = collate(sequences, index, pad_to)
-            out[index] = self.engine_(tokens.numpy(), lens.numpy())
+            out[index] = engine(tokens.numpy(), lens.numpy())
         return out
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = PREDICT_BATCH) -> np.ndarray:

@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, help="= training.threads")
     train.add_argument("--init-encoder", metavar="FOLDER", help="start from a pretrain-lm encoder (= model.init_encoder)")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last if present")
+    train.add_argument("--overwrite", action="store_true", help="replace the model OUT already holds")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument("--evaluate-test", action="store_true",
                        help="score the IMDB test split after training (recorded in metrics.json and the run)")
@@ -135,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("texts", nargs="*", help="texts to classify")
     predict.add_argument("--input", help="CSV/JSONL/Parquet/plain-lines file, or - for stdin (plain lines)")
     predict.add_argument("--output", help="write results here (.jsonl or .csv; default: stdout as JSON lines)")
-    predict.add_argument("--text-column", default="review", help="text column of a CSV/JSONL/Parquet input")
+    predict.add_argument("--text-column", help="text column of a CSV/JSONL/Parquet input (default: review, else text)")
     predict.add_argument("--batch-size", type=int, default=256)
     _engine_arguments(predict)
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -151,7 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
             ("workers", "uvicorn worker processes"), ("max_batch_size", "texts per forward pass; 1 disables micro-batching"),
             ("max_wait_ms", "how long a batch waits for more requests"), ("max_queue", "texts waiting before 503"),
             ("max_body_bytes", "413 above this"), ("max_texts", "texts per request (422 above)"),
-            ("max_chars", "characters per text (422 above)"), ("timeout_s", "per-request limit (504 after)"),
+            ("max_chars", "characters per text (422 above)"),
+            ("max_explain_chars", "characters per text to explain (422 above)"),
+            ("max_explain_queue", "explanations running or waiting before 503"),
+            ("timeout_s", "per-request limit (504 after)"),
             ("engine", ENGINE_HELP), ("threads", THREADS_HELP)):
         value = getattr(defaults, field_name)
         serve.add_argument("--" + field_name.replace("_", "-"), dest=field_name, type=type(value), default=value,
@@ -228,8 +232,24 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what `timeout`, Docker, Kubernetes and Slurm send), raised in the main thread like
+    Ctrl-C's KeyboardInterrupt, so that a training run ends KILLED and its checkpoints stay whole."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated
+
+
+LONG_RUNNING = ("train", "pretrain-lm", "pretrain-embeddings")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.command in LONG_RUNNING:
+        import signal
+
+        signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "models": cmd_models,
                    "data": cmd_data, "serve": cmd_serve, "pretrain-embeddings": cmd_pretrain_embeddings,
@@ -240,9 +260,10 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        print("terminated" if terminated else "interrupted", file=sys.stderr)
+        return 143 if terminated else 130
     except Exception as exc:  # an unexpected failure: still one line, unless --debug
         if args.debug:
             traceback.print_exc()
@@ -293,7 +314,8 @@ def cmd_train(args) -> int:
     download = None if args.quiet or not context.is_main else DownloadProgress()
     try:
         clf, summary = train(config, args.out, callbacks=[progress] if progress else [], resume=args.resume,
-                             progress=download, tracker=tracker, evaluate_test=args.evaluate_test)
+                             progress=download, tracker=tracker, evaluate_test=args.evaluate_test,
+                             overwrite=args.overwrite)
     finally:
         distributed.teardown(context)
     if not context.is_main:
@@ -449,9 +471,9 @@ def cmd_predict(args) -> int:
             else:
                 print(f"{result['label']}\t{result['score']:.4f}\t{text}")
         return 0
-    from .predict_file import predict_file
+    from .predict_file import TEXT_COLUMNS, predict_file
 
-    count = predict_file(clf, args.input, args.output, args.text_column, args.batch_size)
+    count = predict_file(clf, args.input, args.output, args.text_column or TEXT_COLUMNS, args.batch_size)
     if args.output:
         print(f"wrote {count} predictions to {args.output}", file=sys.stderr)
     return 0

@@ -52,6 +52,9 @@ class DataConfig:
     text_column: str = "review"
     label_column: str = "sentiment"
     skip_empty: bool = False  # drop (and count) rows whose text is empty instead of failing
+    # A class with fewer rows than this, and under 1 % of the largest class, is taken for a typo in a
+    # label ("maybe" among thousands of "positive"/"negative") and refused; 0 accepts any class.
+    min_class_rows: int = 10
     limit: int | None = None  # use N reviews of the split, class-balanced and seeded
     # Unlabeled reviews, read when an objective uses them (training.virtual_adversarial_weight or
     # training.entropy_weight): this file (CSV/JSONL/Parquet `text_column`, or plain lines), else the
@@ -64,6 +67,7 @@ class DataConfig:
             _check_range("data", "limit", self.limit, 2)
         if self.unlabeled_limit is not None:
             _check_range("data", "unlabeled_limit", self.unlabeled_limit, 1)
+        _check_range("data", "min_class_rows", self.min_class_rows, 0)
 
 
 @dataclass
@@ -415,13 +419,18 @@ class ServiceConfig:
     max_body_bytes: int = 1_000_000  # larger bodies: 413
     max_texts: int = 256  # texts per /v1/predict request; more: 422
     max_chars: int = 20_000  # characters per text; more: 422
+    # Explanations score one variant of the review per token, so they are bounded on their own: a
+    # shorter text limit, and a queue of their own (beyond it: 503), apart from predictions.
+    max_explain_chars: int = 5_000
+    max_explain_queue: int = 4
     timeout_s: float = 10.0  # per request; past it: 504
     engine: str = "auto"  # inference engine: torch | onnx | onnx-int8 | auto (onnx when installed)
     threads: int = 0  # inference threads; 0: one per core
 
     def __post_init__(self) -> None:
         _check_choice("service", "engine", self.engine, ENGINES)
-        for name in ("port", "workers", "max_batch_size", "max_queue", "max_body_bytes", "max_texts", "max_chars"):
+        for name in ("port", "workers", "max_batch_size", "max_queue", "max_body_bytes", "max_texts", "max_chars",
+                     "max_explain_chars", "max_explain_queue"):
             _check_range("service", name, getattr(self, name), 1)
         _check_range("service", "max_wait_ms", self.max_wait_ms, 0.0)
         _check_range("service", "timeout_s", self.timeout_s, 0.001)

@@ -20,11 +20,13 @@ from .classifier import SentimentClassifier
 from .prediction import describe
 
 
-def explain(clf: SentimentClassifier, text: str, batch_size: int = 128) -> dict[str, Any]:
+def explain(clf: SentimentClassifier, text: str, batch_size: int = 128, engine=None) -> dict[str, Any]:
+    """The prediction for `text` and each token's contribution, scored on `engine` (default: the
+    classifier's own)."""
     clf.encode([text])  # validates the input like every other prediction path
     ids, tokens = clf.tokenizer_.encode_with_surface(clf.cleaner(text))
     variants = [ids] + [np.delete(ids, i) if len(ids) > 1 else ids for i in range(len(ids))]
-    proba = clf.probabilities(variants, batch_size)
+    proba = clf.probabilities(variants, batch_size, engine)
     full = proba[0]
     contributions = full[None, :] - proba[1:]  # (n_tokens, n_classes)
     return {

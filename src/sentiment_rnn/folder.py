@@ -110,10 +110,16 @@ def _require_files(folder: Path, files: tuple[str, ...], what: str) -> None:
 
 
 def _read_config(folder: Path) -> dict[str, Any]:
+    path = folder / "config.json"
     try:
-        return json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ModelError(f"{folder / 'config.json'}: invalid JSON ({exc})") from None
+        raise ModelError(f"{path}: invalid JSON ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"{path}: not UTF-8 text (invalid byte at offset {exc.start})") from None
+    if not isinstance(raw, dict):
+        raise ModelError(f"{path}: expected a JSON object, got {type(raw).__name__}")
+    return raw
 
 
 def read_model_folder(path: str | Path) -> ModelFolder:
@@ -126,21 +132,64 @@ def read_model_folder(path: str | Path) -> ModelFolder:
         raise ModelError(f"{folder}: model format {raw.get('format_version')!r} is not supported "
                          f"(this version reads {MODEL_FORMAT_VERSION})")
     origin = str(folder / "config.json")
-    try:
-        sections = {name: build_section(name, raw[name], origin=origin)
-                    for name in ("text", "tokenizer", "model", "training")}
-        classes, vocab_size = list(raw["classes"]), raw["vocab_size"]
-    except (KeyError, ConfigError) as exc:
-        raise ModelError(f"{origin}: {exc}") from None
+    sections = {}
+    for name in ("text", "tokenizer", "model", "training"):
+        if not isinstance(raw.get(name), dict):
+            raise ModelError(f"{origin}: field {name!r} must be an object of settings, got {_kind(raw.get(name))}")
+        try:
+            sections[name] = build_section(name, raw[name], origin=origin)
+        except (ConfigError, TypeError) as exc:
+            raise ModelError(f"{origin}: {exc}") from None
+    classes, vocab_size = raw.get("classes"), raw.get("vocab_size")
+    if not (isinstance(classes, list) and len(classes) >= 2 and all(isinstance(c, str) for c in classes)
+            and len(set(classes)) == len(classes)):
+        raise ModelError(f"{origin}: field 'classes' must be a list of two or more distinct names, got {classes!r}")
+    if not (isinstance(vocab_size, int) and not isinstance(vocab_size, bool) and vocab_size > 2):
+        raise ModelError(f"{origin}: field 'vocab_size' must be an integer > 2, got {vocab_size!r}")
     tokenizer = TextTokenizer.load(folder / "tokenizer.json", sections["tokenizer"])
+    if tokenizer.vocab_size != vocab_size:
+        raise ModelError(f"{folder / 'tokenizer.json'} has {tokenizer.vocab_size} tokens but {origin} says vocab_size "
+                         f"{vocab_size}: the tokenizer belongs to another model")
+    weights_path = folder / "model.safetensors"
+    # The shapes are checked against the file's header on a network that allocates nothing (the meta
+    # device), so a tampered config.json cannot make us allocate terabytes before refusing.
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in SentimentNet(sections["model"], vocab_size, len(classes)).state_dict().items()}
+    _check_shapes(weights_path, expected)
     network = SentimentNet(sections["model"], vocab_size, len(classes))
     try:
-        network.load_state_dict(load_tensors(folder / "model.safetensors"))
-    except (RuntimeError, SafetensorError) as exc:
-        raise ModelError(f"{folder / 'model.safetensors'} does not match config.json: {str(exc).splitlines()[0]}") from None
+        weights = load_tensors(weights_path)
+    except SafetensorError as exc:
+        raise ModelError(f"{weights_path}: not a readable safetensors file ({exc})") from None
+    for name, tensor in weights.items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise ModelError(f"{weights_path}: tensor {name!r} holds NaN or infinite values; this model cannot predict")
+    network.load_state_dict(weights)
     network.eval()
     return ModelFolder(folder, sections["text"], sections["tokenizer"], sections["model"], sections["training"],
                        classes, tokenizer, network, raw.get("data", {}), raw)
+
+
+def _kind(value: Any) -> str:
+    return "nothing" if value is None else type(value).__name__
+
+
+def _check_shapes(path: Path, expected: dict[str, tuple[int, ...]]) -> None:
+    """The safetensors header must hold exactly the network's tensors, in its shapes."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            found = {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}
+    except (SafetensorError, OSError) as exc:
+        raise ModelError(f"{path}: not a readable safetensors file ({exc})") from None
+    missing, extra = sorted(expected.keys() - found.keys()), sorted(found.keys() - expected.keys())
+    if missing or extra:
+        raise ModelError(f"{path} does not match config.json: missing tensors {missing[:3]}, unexpected {extra[:3]}")
+    for name, shape in expected.items():
+        if found[name] != shape:
+            raise ModelError(f"{path} does not match config.json: tensor {name!r} has shape {list(found[name])}, "
+                             f"the settings make {list(shape)}")
 
 
 def write_encoder_folder(path: Path, *, weights: dict[str, torch.Tensor], tokenizer: TextTokenizer,

@@ -3,6 +3,7 @@ distributed launchers) call: load the configured data, fit, save, evaluate."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from .classifier import SentimentClassifier
 from .config import DataConfig, ExperimentConfig
 from .data.dataset import Reviews, load_imdb_split, load_labeled_file, load_text_file
 from .data.imdb import Progress, resolve_archive
+from .errors import DataError
 from .metrics import classification_report
 from .training.callbacks import Callback
 from .training.distributed import current
@@ -20,7 +22,7 @@ def load_reviews(data: DataConfig, split: str = "train", file: str | None = None
                  seed: int = 42, progress: Progress | None = None) -> Reviews:
     """IMDB `split` from the archive, or a user's labelled file; then the class-balanced `limit`."""
     if file:
-        reviews = load_labeled_file(file, data.text_column, data.label_column, data.skip_empty)
+        reviews = load_labeled_file(file, data.text_column, data.label_column, data.skip_empty, data.min_class_rows)
     else:
         reviews = load_imdb_split(data.archive, split, progress=progress)
     return reviews.limit_balanced(limit, seed)
@@ -28,7 +30,7 @@ def load_reviews(data: DataConfig, split: str = "train", file: str | None = None
 
 def train(config: ExperimentConfig, out: str | Path, callbacks: list[Callback] | None = None,
           resume: bool = False, progress: Progress | None = None, tracker: Any = None,
-          evaluate_test: bool = False) -> tuple[SentimentClassifier, dict[str, Any]]:
+          evaluate_test: bool = False, overwrite: bool = False) -> tuple[SentimentClassifier, dict[str, Any]]:
     """Train on the configured data's train split and save the model folder to `out`. Under
     torchrun every rank trains its shard and rank 0 writes.
 
@@ -36,10 +38,20 @@ def train(config: ExperimentConfig, out: str | Path, callbacks: list[Callback] |
     datasets, plots and the model; it ends FINISHED, FAILED (an exception) or KILLED (an interrupt).
     """
     config = with_encoder_settings(config)
+    out = Path(out)
+    with writer_lock(out) if current().rank == 0 else contextlib.nullcontext():
+        if (out / "config.json").exists() and not (overwrite or resume):
+            raise DataError("already holds a trained model: pass --overwrite to replace it, --resume to continue its "
+                            "training, or choose another --out", source=str(out))
+        return _tracked(config, out, callbacks, resume, progress, tracker, evaluate_test)
+
+
+def _tracked(config, out, callbacks, resume, progress, tracker, evaluate_test):
+    """The training, as one MLflow run when there is a tracker."""
     if tracker is not None:
         tracker.start(config.flat())
     try:
-        clf, summary = _train(config, Path(out), callbacks, resume, progress, tracker, evaluate_test)
+        clf, summary = _train(config, out, callbacks, resume, progress, tracker, evaluate_test)
     except KeyboardInterrupt:
         if tracker is not None:
             tracker.end("KILLED")
@@ -71,6 +83,7 @@ def _train(config, out, callbacks, resume, progress, tracker, evaluate_test):
     from .data.derived import prepare_cleaned
 
     started = time.perf_counter()
+    _check_writable(out)  # before any data is read, not after an epoch
     raw = load_reviews(config.data, "train", config.data.train_file, config.data.limit, config.training.seed, progress)
     cleaned, cleaned_file, reused = prepare_cleaned(raw, config.text)
     train_part, val_part = cleaned.split_stratified(config.training.val_fraction, config.training.seed)
@@ -82,7 +95,7 @@ def _train(config, out, callbacks, resume, progress, tracker, evaluate_test):
         unlabeled, _, _ = prepare_cleaned(unlabeled, config.text)
     clf = SentimentClassifier(config.text, config.tokenizer, config.model, config.training)
     clf.fit_cleaned(train_part.texts, train_part.labels,
-                    validation=(val_part.texts, val_part.labels) if len(val_part) else None,
+                    validation=(val_part.texts, val_part.labels) if config.training.val_fraction > 0 else None,
                     unlabeled=unlabeled.texts if unlabeled is not None else None,
                     callbacks=[*(callbacks or []), *([tracker] if tracker is not None else [])],
                     checkpoint_dir=out / "checkpoints", resume=resume)
@@ -100,6 +113,45 @@ def _train(config, out, callbacks, resume, progress, tracker, evaluate_test):
         summary.update(_log_run(tracker, config, clf, out, raw, cleaned, cleaned_file, reused, train_part, val_part,
                                 test_report))
     return clf, summary
+
+
+@contextlib.contextmanager
+def writer_lock(folder: Path):
+    """One training at a time per model folder: a second one is refused at once, naming the first."""
+    import fcntl
+    import os
+
+    _check_writable(folder)
+    path = folder / ".training.lock"
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise DataError(f"another training is writing this model folder (process {holder}); wait for it or choose "
+                        f"another --out", source=str(folder)) from None
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        handle.close()
+
+
+def _check_writable(folder: Path) -> None:
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        raise DataError(f"cannot write the model folder here ({exc.strerror})", source=str(folder)) from None
 
 
 def load_unlabeled(config: ExperimentConfig, progress: Progress | None = None) -> Reviews | None:
@@ -174,8 +226,6 @@ def evaluate(clf: SentimentClassifier, reviews: Reviews, batch_size: int = 256) 
     seconds = time.perf_counter() - started
     unknown = sorted(set(reviews.labels or []) - set(clf.classes_))
     if unknown:
-        from .errors import DataError
-
         raise DataError(f"labels {unknown} are not classes of this model ({clf.classes_})", source=reviews.source)
     report = classification_report(reviews.labels, proba, clf.classes_)
     report.update(source=reviews.source, seconds=round(seconds, 2), reviews_per_s=round(len(reviews) / seconds, 1))

@@ -33,8 +33,13 @@ def _batches(rows: Iterator[files.Row], size: int, source: str) -> Iterator[list
         yield batch
 
 
-def predict_file(clf: SentimentClassifier, input_path: str, output_path: str | None, text_column: str = "review",
-                 batch_size: int = 256) -> int:
+# The tutorial's column, then the one the MLflow model's signature uses.
+TEXT_COLUMNS = ("review", "text")
+
+
+def predict_file(clf: SentimentClassifier, input_path: str, output_path: str | None,
+                 text_column: str | tuple[str, ...] = TEXT_COLUMNS, batch_size: int = 256) -> int:
+    """Score every text of `input_path`; `text_column` may name several columns, tried in order."""
     if input_path == "-":
         rows = files.iter_rows("<stdin>", text_column, None, fmt="lines", stream=sys.stdin.buffer)
     else:

@@ -41,7 +41,7 @@ def test_second_read_comes_from_cache(tmp_path):
 
 
 @pytest.mark.parametrize("name, content, message", [
-    ("d.csv", "text,sentiment\nok,positive\n", r"d.csv, line 1: missing column\(s\) \['review'\]"),
+    ("d.csv", "text,sentiment\nok,positive\n", r"d.csv, line 1: missing text column 'review'; the file has \['text', 'sentiment'\] \(set --text-column"),
     ("d.csv", "review,sentiment\nok,positive\n ,negative\n", r"d.csv, line 3: text is empty"),
     ("d.csv", "review,sentiment\nok,positive\nbad\n", r"d.csv, line 3: expected 2 fields, found 1"),
     ("d.csv", "review,sentiment\nok,\n", r"d.csv, line 2: label is empty"),
@@ -70,7 +70,7 @@ def test_missing_file_and_parquet_column(tmp_path):
         load_labeled_file(tmp_path / "nope.csv")
     path = tmp_path / "d.parquet"
     pq.write_table(pa.table({"text": ["a"], "label": [1]}), path)
-    with pytest.raises(DataError, match=r"missing column\(s\) \['review', 'sentiment'\]; the file has \['text', 'label'\]"):
+    with pytest.raises(DataError, match=r"missing text column 'review'; the file has \['text', 'label'\]"):
         load_labeled_file(path)
     pq.write_table(pa.table({"review": ["a", None], "sentiment": [1, 0]}), path)
     with pytest.raises(DataError, match=r"d.parquet, row 2: text is missing"):
@@ -123,3 +123,25 @@ def test_limit_is_class_balanced_and_seeded(imdb_archive):
     fit, val = train.split_stratified(0.25, seed=0)
     assert val.class_counts() == {"negative": 3, "positive": 3} and len(fit) == 18
     assert not set(fit.texts) & set(val.texts) or len(set(train.texts)) < len(train)
+
+
+def test_a_utf8_byte_order_mark_is_not_part_of_the_first_column(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("review,sentiment\nfine,positive\nbad,negative\n".encode("utf-8-sig"))
+    assert load_labeled_file(path, min_class_rows=0).texts == ["fine", "bad"]
+
+
+@pytest.mark.parametrize("rows, message", [
+    ([("good", "positive")] * 30 + [("bad", "negative")] * 29 + [("so so", "Positive ")],
+     r"line 61: label 'Positive' \(1 row\(s\)\) differs from 'positive' \(30 rows\) only in case or spaces"),
+    ([("good", "positive")] * 600 + [("bad", "negative")] * 600 + [("hmm", "maybe")],
+     r"line 1202: class 'maybe' has 1 row\(s\) against 600 for the largest class: a typo in a label\? If it is a "
+     r"real class, set data.min_class_rows to 1 or less"),
+])
+def test_labels_that_look_like_typos_are_refused(tmp_path, rows, message):
+    path = tmp_path / "labels.csv"
+    path.write_text("review,sentiment\n" + "".join(f"{t},{label}\n" for t, label in rows))
+    with pytest.raises(DataError, match=message):
+        load_labeled_file(path)
+    if "maybe" in message:  # a real rare class is accepted when asked
+        assert load_labeled_file(path, min_class_rows=0).class_counts()["maybe"] == 1

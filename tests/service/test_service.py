@@ -171,3 +171,59 @@ def test_timeout_answers_504(_trained_model_dir):
         response = c.post("/v1/predict", json={"texts": ["slow"]})
         release.set()
         assert response.status_code == 504
+
+
+def test_security_headers_and_json_only(client):
+    api = client.post("/v1/predict", json={"texts": ["fine"]})
+    assert api.headers["x-content-type-options"] == "nosniff" and api.headers["x-frame-options"] == "DENY"
+    assert api.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    page = client.get("/")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'sha256-" in policy and "frame-ancestors 'none'" in policy and "unsafe-inline" not in policy
+    # a cross-site form can send text/plain without a preflight: only application/json is taken
+    form = client.post("/v1/predict", content='{"texts": ["fine"]}', headers={"content-type": "text/plain"})
+    assert form.status_code == 415 and "application/json" in form.json()["detail"]
+    assert client.post("/v1/explain", content='{"text": "fine"}').status_code == 415  # no content type at all
+    ok = client.post("/v1/predict", content='{"texts": ["fine"]}', headers={"content-type": "application/json; charset=utf-8"})
+    assert ok.status_code == 200
+
+
+def test_explanations_queue_apart_and_never_hold_up_predictions(_trained_model_dir, monkeypatch):
+    import time
+
+    import sentiment_rnn.service.app as app_module
+
+    started, release = threading.Event(), threading.Event()
+    real = app_module.explain
+
+    def slow_explanation(*args):  # a long review's explanation, held until the test lets it finish
+        started.set()
+        release.wait(30)
+        return real(*args)
+
+    monkeypatch.setattr(app_module, "explain", slow_explanation)
+    with TestClient(create_app(_trained_model_dir, ServiceConfig(max_explain_queue=2, timeout_s=20))) as client:
+        answers = []
+        threads = [threading.Thread(target=lambda: answers.append(
+            client.post("/v1/explain", json={"text": "a great film"}).status_code)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        assert started.wait(10)
+        while client.app.state.explainer.waiting < 2:  # one running, one queued
+            time.sleep(0.01)
+        extra = client.post("/v1/explain", json={"text": "fine"})
+        assert extra.status_code == 503 and "max_explain_queue" in extra.json()["detail"]
+        assert extra.headers["retry-after"] == "1"
+        predicted = client.post("/v1/predict", json={"texts": ["a great film"]})  # while explanations run
+        assert predicted.status_code == 200
+        release.set()
+        for thread in threads:
+            thread.join(30)
+        assert answers == [200, 200]
+
+
+def test_explanations_have_a_shorter_text_limit(_trained_model_dir):
+    with TestClient(create_app(_trained_model_dir, ServiceConfig(max_explain_chars=50))) as client:
+        assert client.post("/v1/explain", json={"text": "a great film " * 5}).status_code == 422
+        assert client.post("/v1/predict", json={"texts": ["a great film " * 5]}).status_code == 200
+        assert client.post("/v1/explain", json={"text": "a great film"}).status_code == 200

@@ -138,6 +138,7 @@ def test_default_store_is_sqlite_in_working_directory(tmp_path, imdb_archive):
                  *TINY, cwd=tmp_path, env={"MLFLOW_TRACKING_URI": ""})
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "mlflow.db").exists()
+    assert "Warning" not in result.stderr  # e.g. MLflow's advice to type-hint `predict`, once printed three times
 
 
 def test_unreachable_server_fails_fast_before_training(tmp_path, imdb_archive):
@@ -147,6 +148,31 @@ def test_unreachable_server_fails_fast_before_training(tmp_path, imdb_archive):
     assert result.returncode == 1
     assert "tracking server http://127.0.0.1:9 is not reachable" in result.stderr
     assert time.monotonic() - started < 60 and not (tmp_path / "m").exists()
+
+
+def test_unreachable_database_fails_fast_and_keeps_its_password(tmp_path, imdb_archive):
+    result = run("train", "--archive", str(imdb_archive), "--out", str(tmp_path / "m"), "--tracking-uri",
+                 "postgresql://user:s3cret@127.0.0.1:9/mlflow", cwd=tmp_path)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert "tracking database postgresql://user:***@127.0.0.1:9/mlflow is not reachable" in result.stderr
+    assert "s3cret" not in result.stderr and not (tmp_path / "m").exists()
+
+
+def test_lookups_create_no_store_and_fetch_each_model_once(tracked, tmp_path):
+    root, _, uri, _ = tracked
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run("predict", "models:/tiny/1", "x", cwd=empty, env={"MLFLOW_TRACKING_URI": ""})  # the default store
+    assert result.returncode == 1 and "no tracking store at mlflow.db" in result.stderr
+    assert list(empty.iterdir()) == []  # no mlflow.db appeared
+    result = run("predict", "models:/tiny/abc", "--tracking-uri", uri, "x", cwd=root)
+    assert result.returncode == 1 and "model version must be a number" in result.stderr
+    assert run("models", "alias", "tiny", "1", "champion", "--tracking-uri", uri, cwd=root).returncode == 0
+    cache = tmp_path / "cache" / "models"  # this test's $SENTIMENT_RNN_CACHE
+    for _ in range(2):
+        assert run("predict", "models:/tiny@champion", "--tracking-uri", uri, "x", cwd=root).returncode == 0
+        assert run("predict", "models:/tiny/1", "--tracking-uri", uri, "x", cwd=root).returncode == 0
+    assert len([p for p in cache.iterdir() if not p.name.startswith(".")]) == 1  # the alias pins version 1
 
 
 def test_failed_run_is_marked_failed(tmp_path):
@@ -174,6 +200,26 @@ def test_interrupted_run_is_marked_killed(tmp_path, imdb_archive):
     with pytest.raises(KeyboardInterrupt):
         train(config, tmp_path / "m", callbacks=[Interrupt()], tracker=Tracker(uri, "exp"))
     runs = client(uri).search_runs([client(uri).get_experiment_by_name("exp").experiment_id])
+    assert [r.info.status for r in runs] == ["KILLED"]
+
+
+def test_sigterm_ends_the_run_killed_not_running(tmp_path, imdb_archive):
+    import signal
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    out = tmp_path / "m"
+    proc = subprocess.Popen([sys.executable, "-m", "sentiment_rnn", "train", "--archive", str(imdb_archive), "--out",
+                             str(out), "--tracking-uri", uri, "--epochs", "500", "--quiet", *TINY,
+                             "--set", "training.early_stopping_patience=0"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "checkpoints" / "last" / "progress.json").exists():  # the run is under way
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1]
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "terminated" in stderr
+    runs = client(uri).search_runs([client(uri).get_experiment_by_name("sentiment-rnn").experiment_id])
     assert [r.info.status for r in runs] == ["KILLED"]
 
 

@@ -53,3 +53,23 @@ def test_resume_continues_exactly(tiny_data, tmp_path):
     assert [e.epoch for e in resumed.history_.epochs] == [0, 1, 2, 3]
     for key, value in straight.network_.state_dict().items():
         torch.testing.assert_close(resumed.network_.state_dict()[key], value, atol=1e-6, rtol=0)
+
+
+def test_a_checkpoint_is_one_unit_and_is_verified_on_resume(tiny_data, tmp_path):
+    from sentiment_rnn import ModelError
+
+    settings = {**TINY_SETTINGS, "training": {**TINY_SETTINGS["training"], "epochs": 4, "early_stopping_patience": 0}}
+    straight = SentimentClassifier(**settings).fit(*tiny_data, checkpoint_dir=tmp_path / "a")
+    with pytest.raises(KeyboardInterrupt):
+        SentimentClassifier(**settings).fit(*tiny_data, checkpoint_dir=tmp_path / "b", callbacks=[Interrupt()])
+    last = tmp_path / "b" / "last"
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["best", "last"]  # no half-written sibling left
+    # a crash between the two renames: only the staged new checkpoint is there
+    last.rename(tmp_path / "b" / "last.new")
+    resumed = SentimentClassifier(**settings).fit(*tiny_data, checkpoint_dir=tmp_path / "b", resume=True)
+    for key, value in straight.network_.state_dict().items():
+        torch.testing.assert_close(resumed.network_.state_dict()[key], value, atol=1e-6, rtol=0)
+    # a weights file from another write does not pass for this checkpoint
+    (tmp_path / "a" / "best" / "model.safetensors").replace(last / "model.safetensors")
+    with pytest.raises(ModelError, match="does not match its checkpoint's progress.json"):
+        SentimentClassifier(**settings).fit(*tiny_data, checkpoint_dir=tmp_path / "b", resume=True)

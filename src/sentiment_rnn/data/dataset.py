@@ -143,8 +143,9 @@ def load_imdb_split(archive: str | Path | None, split: str, progress: imdb.Progr
 
 
 def load_labeled_file(path: str | Path, text_column: str = "review", label_column: str = "sentiment",
-                      skip_empty: bool = False) -> Reviews:
-    """A user's CSV/JSONL/Parquet file of labelled texts, validated row by row, then cached."""
+                      skip_empty: bool = False, min_class_rows: int = 10) -> Reviews:
+    """A user's CSV/JSONL/Parquet file of labelled texts, validated row by row, then cached; labels
+    that look like typos are refused (`check_labels`)."""
     source = str(path)
     fmt = files.file_format(path)
     if not Path(path).is_file():
@@ -154,8 +155,9 @@ def load_labeled_file(path: str | Path, text_column: str = "review", label_colum
     if cached.exists():
         reviews = read_parquet(cached)
         reviews.source = source
+        check_labels(reviews, min_class_rows)
         return reviews
-    texts, labels, empty = [], [], 0
+    texts, labels, empty, first_seen = [], [], 0, {}
     for row in files.iter_rows(path, text_column, label_column, fmt):
         text = files.check_text(row, source)
         if not text.strip():
@@ -166,11 +168,42 @@ def load_labeled_file(path: str | Path, text_column: str = "review", label_colum
                             source=source, location=row.location)
         texts.append(text)
         labels.append(files.label_name(row.label, source, row.location))
+        first_seen.setdefault(labels[-1], row.location)
     if not texts:
         raise DataError("no usable rows", source=source)
     reviews = Reviews(texts, labels, source, dropped={"empty_text": empty} if empty else {})
     write_parquet(cached, reviews)
+    check_labels(reviews, min_class_rows, first_seen)
     return reviews
+
+
+def check_labels(reviews: Reviews, min_class_rows: int, first_seen: dict[str, str] | None = None) -> None:
+    """Refuse labels that look like typos rather than classes: two spellings of one label that differ
+    only in case or surrounding spaces ("Positive " and "positive"), and, unless `min_class_rows` is 0,
+    a class with fewer than `min_class_rows` rows and under 1 % of the largest class."""
+    counts = reviews.class_counts()
+    if not counts:
+        return
+    where = first_seen or {}
+
+    def at(label: str) -> str | None:
+        return where.get(label) or next((f"row {i + 1}" for i, v in enumerate(reviews.labels) if v == label), None)
+
+    spellings: dict[str, list[str]] = {}
+    for label in counts:
+        spellings.setdefault(label.strip().casefold(), []).append(label)
+    for variants in spellings.values():
+        if len(variants) > 1:
+            rare = min(variants, key=lambda v: counts[v])
+            others = [v for v in variants if v != rare]
+            raise DataError(f"label {rare!r} ({counts[rare]} row(s)) differs from {others[0]!r} ({counts[others[0]]} "
+                            f"rows) only in case or spaces: fix the label", source=reviews.source, location=at(rare))
+    largest = max(counts.values())
+    for label, count in counts.items():
+        if min_class_rows and count < min_class_rows and count < 0.01 * largest:
+            raise DataError(f"class {label!r} has {count} row(s) against {largest} for the largest class: a typo in a "
+                            f"label? If it is a real class, set data.min_class_rows to {count} or less (0: any)",
+                            source=reviews.source, location=at(label))
 
 
 def load_text_file(path: str | Path, text_column: str = "review") -> Reviews:

@@ -39,6 +39,8 @@ def file_format(path: str | Path) -> str:
 def _decoded_lines(handle, source: str) -> Iterator[tuple[int, str]]:
     """Lines of a binary stream, decoded strictly, each with its 1-based line number."""
     for number, raw in enumerate(handle, start=1):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark (Excel writes one)
+            raw = raw[3:]
         try:
             yield number, raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -46,9 +48,10 @@ def _decoded_lines(handle, source: str) -> Iterator[tuple[int, str]]:
                             location=f"line {number}") from None
 
 
-def iter_rows(path: str | Path, text_column: str, label_column: str | None, fmt: str | None = None,
+def iter_rows(path: str | Path, text_column: str | tuple[str, ...], label_column: str | None, fmt: str | None = None,
               stream=None) -> Iterator[Row]:
-    """Rows of a file (or of `stream`, a binary file object such as stdin), streamed."""
+    """Rows of a file (or of `stream`, a binary file object such as stdin), streamed. `text_column`
+    may be several names, tried in order (the first one the file has is read)."""
     source = str(path)
     fmt = fmt or file_format(path)
     if fmt == "parquet":
@@ -84,10 +87,10 @@ def _iter_csv(lines, source, text_column, label_column) -> Iterator[Row]:
         header = next(reader)
     except StopIteration:
         raise DataError("file is empty (no header row)", source=source) from None
-    wanted = [text_column] + ([label_column] if label_column else [])
-    missing = [c for c in wanted if c not in header]
-    if missing:
-        raise DataError(f"missing column(s) {missing}; the header has {header}", source=source, location="line 1")
+    text_column = _choose(text_column, header, source, "line 1")
+    if label_column and label_column not in header:
+        raise DataError(f"missing label column {label_column!r}; the header has {header} (set --label-column, "
+                        f"data.label_column)", source=source, location="line 1")
     text_at = header.index(text_column)
     label_at = header.index(label_column) if label_column else None
     try:
@@ -102,6 +105,17 @@ def _iter_csv(lines, source, text_column, label_column) -> Iterator[Row]:
         raise DataError(f"malformed CSV ({exc})", source=source, location=f"line {current[0]}") from None
 
 
+def _choose(text_column: str | tuple[str, ...], present: list[str], source: str, location: str | None) -> str:
+    """The first of the text column names that the file has, or an error that says which it has."""
+    names = (text_column,) if isinstance(text_column, str) else text_column
+    for name in names:
+        if name in present:
+            return name
+    asked = " or ".join(repr(n) for n in names)
+    raise DataError(f"missing text column {asked}; the file has {present} (set --text-column, data.text_column)",
+                    source=source, location=location)
+
+
 def _iter_jsonl(lines, source, text_column, label_column) -> Iterator[Row]:
     for number, line in lines:
         if not line.strip():
@@ -113,11 +127,11 @@ def _iter_jsonl(lines, source, text_column, label_column) -> Iterator[Row]:
             raise DataError(f"invalid JSON ({exc.msg} at column {exc.colno})", source=source, location=location) from None
         if not isinstance(record, dict):
             raise DataError(f"expected a JSON object, got {type(record).__name__}", source=source, location=location)
-        for column in [text_column] + ([label_column] if label_column else []):
-            if column not in record:
-                raise DataError(f"missing field {column!r}; fields present: {sorted(record)}", source=source,
-                                location=location)
-        yield Row(location, record[text_column], record[label_column] if label_column else None)
+        column = _choose(text_column, list(record), source, location)
+        if label_column and label_column not in record:
+            raise DataError(f"missing field {label_column!r}; fields present: {sorted(record)}", source=source,
+                            location=location)
+        yield Row(location, record[column], record[label_column] if label_column else None)
 
 
 def _iter_parquet(path: Path, text_column, label_column) -> Iterator[Row]:
@@ -131,10 +145,10 @@ def _iter_parquet(path: Path, text_column, label_column) -> Iterator[Row]:
     except (pa.ArrowException, OSError) as exc:
         raise DataError(f"not a readable Parquet file ({exc})", source=str(path)) from None
     names = parquet.schema_arrow.names
-    wanted = [text_column] + ([label_column] if label_column else [])
-    missing = [c for c in wanted if c not in names]
-    if missing:
-        raise DataError(f"missing column(s) {missing}; the file has {names}", source=str(path))
+    wanted = [_choose(text_column, names, str(path), None)] + ([label_column] if label_column else [])
+    if label_column and label_column not in names:
+        raise DataError(f"missing label column {label_column!r}; the file has {names} (set --label-column, "
+                        f"data.label_column)", source=str(path))
     row = 0
     for batch in parquet.iter_batches(columns=wanted, batch_size=4096):
         columns = [batch.column(i).to_pylist() for i in range(len(wanted))]

@@ -1,7 +1,8 @@
 """The FastAPI app: predictions and explanations over HTTP, health, metrics, and the web page.
 
 Status codes (never a 500 for anything a client sends):
-  400 body is not valid UTF-8 · 413 body larger than `max_body_bytes` · 422 malformed JSON, wrong
+  400 body is not valid UTF-8 · 413 body larger than `max_body_bytes` · 415 not application/json ·
+  422 malformed JSON, wrong
   types, an empty list, more than `max_texts` texts or a text longer than `max_chars` characters ·
   503 queue full (with Retry-After) or model not ready · 504 the request's time limit passed.
 """
@@ -40,7 +41,8 @@ def request_models(config: ServiceConfig) -> tuple[type[BaseModel], type[BaseMod
     predict = create_model("PredictRequest", __config__=strict,
                            texts=(list[text], Field(min_length=1, max_length=config.max_texts,
                                                     description="reviews to classify")))
-    explain_ = create_model("ExplainRequest", __config__=strict, text=(text, Field(description="one review")))
+    explain_text = Annotated[str, Field(max_length=min(config.max_chars, config.max_explain_chars))]
+    explain_ = create_model("ExplainRequest", __config__=strict, text=(explain_text, Field(description="one review")))
     return predict, explain_
 
 
@@ -77,7 +79,8 @@ class ErrorResponse(BaseModel):
 
 
 ERRORS = {status: {"model": ErrorResponse, "description": text} for status, text in {
-    400: "body is not valid UTF-8", 413: "body too large", 422: "malformed JSON, wrong types, or limits exceeded",
+    400: "body is not valid UTF-8", 413: "body too large", 415: "body is not application/json",
+    422: "malformed JSON, wrong types, or limits exceeded",
     503: "queue full (see Retry-After) or model not ready", 504: "request timed out"}.items()}
 
 
@@ -94,6 +97,7 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
     metrics = ServiceMetrics()
     batcher = MicroBatcher(clf.predict_proba, config.max_batch_size, config.max_wait_ms, config.max_queue,
                            on_batch=metrics.batch_size.observe)
+    explainer = Explainer(clf, config)
     state = {"ready": False}
     PredictRequest, ExplainRequest = request_models(config)
 
@@ -110,16 +114,23 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
         yield
         state["ready"] = False
         await batcher.stop()
+        explainer.stop()
 
     app = FastAPI(title="sentiment-rnn", version=__version__, lifespan=lifespan,
                   description="Sentiment predictions and explanations from a recurrent classifier.\n\n" + __doc__)
     app.state.classifier = clf
     app.state.batcher = batcher
+    app.state.explainer = explainer
 
     app.add_middleware(ObserveAndLimit, metrics=metrics, batcher=batcher, max_body_bytes=config.max_body_bytes)
 
     async def accept(request: Request, model: type[BaseModel]) -> BaseModel:
-        """The request body, read within the size limit, decoded, validated; and the model ready."""
+        """The request body, read within the size limit, decoded, validated; and the model ready.
+        Only `application/json` is accepted: a cross-site form can send text/plain without asking
+        the browser's permission first, JSON it cannot."""
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != "application/json":
+            raise HTTPException(415, f"send the body as application/json (got {media_type or 'no content type'!r})")
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
@@ -143,8 +154,9 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
             return await asyncio.wait_for(awaitable, config.timeout_s)
         except TimeoutError:
             raise HTTPException(504, f"no answer within {config.timeout_s} s") from None
-        except QueueFull:
-            raise HTTPException(503, "the prediction queue is full; retry shortly", headers={"Retry-After": "1"}) from None
+        except QueueFull as exc:
+            raise HTTPException(503, str(exc) or "the prediction queue is full; retry shortly",
+                                headers={"Retry-After": "1"}) from None
 
     body_doc = lambda model: {"requestBody": {"required": True, "content": {  # noqa: E731
         "application/json": {"schema": model.model_json_schema()}}}}
@@ -161,7 +173,7 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
               summary="Classify one text and give each token's contribution (occlusion)")
     async def explain_text(request: Request) -> ExplainResponse:
         body = await accept(request, ExplainRequest)
-        result = await with_timeout(batcher.run_exclusive(explain, clf, body.text))
+        result = await with_timeout(explainer.run(body.text))
         return ExplainResponse(model=ModelInfo(**info), **result)
 
     @app.get("/healthz", summary="The process is alive")
@@ -179,11 +191,72 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 
+    html = page_html()
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def page() -> HTMLResponse:
-        return HTMLResponse(resources.files(__package__).joinpath("static/index.html").read_text(encoding="utf-8"))
+        return HTMLResponse(html)
 
     return app
+
+
+class Explainer:
+    """Explanations on their own thread, with their own single-threaded copy of the engine, at a
+    lower CPU priority than predictions, behind a bounded queue (`max_explain_queue`, counting the
+    one running): a flood of explanations answers 503 at once and cannot starve predictions."""
+
+    def __init__(self, clf: SentimentClassifier, config: ServiceConfig):
+        from concurrent.futures import ThreadPoolExecutor
+
+        from ..inference import make_engine
+
+        self.clf, self.limit, self.waiting = clf, config.max_explain_queue, 0
+        # ONNX Runtime sessions are cheap to have twice; torch's thread count is global, so a torch
+        # service shares its engine.
+        onnx = clf.engine_.name.startswith("onnx")
+        self.engine = make_engine(clf.network_, clf.engine_.name, threads=1) if onnx else clf.engine_
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explain", initializer=_lower_priority)
+
+    async def run(self, text: str) -> dict[str, Any]:
+        if self.waiting >= self.limit:
+            raise QueueFull(f"{self.waiting} explanations are queued (max_explain_queue); retry shortly")
+        self.waiting += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.executor, explain, self.clf, text, 128,
+                                                                    self.engine)
+        finally:
+            self.waiting -= 1
+
+    def stop(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _lower_priority() -> None:
+    """Nice the explanation thread (Linux schedules threads by their own nice value)."""
+    import threading
+
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):  # not Linux, or not allowed: explanations run at normal priority
+        pass
+
+
+def page_html() -> str:
+    return resources.files(__package__).joinpath("static/index.html").read_text(encoding="utf-8")
+
+
+def page_security_policy(html: str) -> str:
+    """A Content-Security-Policy that allows exactly the page's own inline <script> and <style>
+    blocks (by SHA-256) and requests to this origin, and nothing else."""
+    import base64
+    import re
+
+    def hashes(tag: str) -> str:
+        blocks = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.S)
+        return " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(b.encode()).digest()).decode()}'" for b in blocks)
+
+    return (f"default-src 'none'; script-src {hashes('script')}; style-src {hashes('style')}; connect-src 'self'; "
+            f"img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
 class ObserveAndLimit:
@@ -193,6 +266,20 @@ class ObserveAndLimit:
 
     def __init__(self, app, metrics: ServiceMetrics, batcher: MicroBatcher, max_body_bytes: int):
         self.app, self.metrics, self.batcher, self.max_body_bytes = app, metrics, batcher, max_body_bytes
+        self.page_policy = page_security_policy(page_html())
+
+    def security_headers(self, path: str) -> list[tuple[bytes, bytes]]:
+        """No content sniffing, no framing (clickjacking); the page may run only its own inline
+        script and style (by hash); the API's answers may load nothing at all. The OpenAPI pages
+        load Swagger/ReDoc from their CDN, so they get only the framing rule."""
+        if path == "/":
+            policy = self.page_policy
+        elif path in ("/docs", "/redoc"):
+            policy = "frame-ancestors 'none'"
+        else:
+            policy = "default-src 'none'; frame-ancestors 'none'"
+        return [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+                (b"referrer-policy", b"no-referrer"), (b"content-security-policy", policy.encode())]
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -204,6 +291,7 @@ class ObserveAndLimit:
         async def send_and_remember(message):
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                message = {**message, "headers": [*message.get("headers", []), *self.security_headers(scope["path"])]}
             await send(message)
 
         declared = dict(scope["headers"]).get(b"content-length", b"")

@@ -53,10 +53,6 @@ class MicroBatcher:
                 pass
         self.executor.shutdown(wait=True)
 
-    async def run_exclusive(self, fn: Callable, *args):
-        """Run other model work (explanations) on the same worker thread, never beside a batch."""
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
-
     async def submit(self, texts: Sequence[str]) -> np.ndarray:
         if self.pending_texts + len(texts) > self.max_queue:
             raise QueueFull

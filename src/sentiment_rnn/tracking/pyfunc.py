@@ -5,9 +5,8 @@ loading runs this file and then our own loader (safetensors + JSON).
     → DataFrame with `label` and one `p_<class>` column per class
 """
 
-from __future__ import annotations
-
 import mlflow
+import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 MODEL_ARTIFACT = "sentiment_model"  # key of the model folder in the pyfunc's artifacts
@@ -19,9 +18,9 @@ class SentimentPyfunc(PythonModel):
 
         self.classifier = SentimentClassifier.load(context.artifacts[MODEL_ARTIFACT])
 
-    def predict(self, context, model_input, params=None):
-        import pandas as pd
-
+    # The annotation is a real class (no `from __future__ import annotations` here): MLflow reads it,
+    # and with a DataFrame it neither warns about missing type hints nor rewrites the input.
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         from sentiment_rnn.prediction import labels, probability_columns
 
         if isinstance(model_input, pd.DataFrame):

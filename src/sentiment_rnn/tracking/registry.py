@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TrackingError
-from .store import connect
+from .store import connect, existing_store
 
 REFERENCE_PREFIXES = ("runs:/", "models:/")
 
@@ -26,6 +26,7 @@ def resolve(ref: str, uri: str | None = None) -> ResolvedModel:
     """The local model folder for any model reference; plain folders never touch MLflow."""
     if not ref.startswith(REFERENCE_PREFIXES):
         return ResolvedModel(Path(ref))
+    uri = existing_store(uri)
     mlflow = connect(uri)
     client = mlflow.tracking.MlflowClient()
     name, version = ref, None
@@ -40,25 +41,41 @@ def resolve(ref: str, uri: str | None = None) -> ResolvedModel:
         else:
             name, _, version = name.partition("/")
             _check_version(client, name, version)
-    return ResolvedModel(_download(mlflow, ref), name, version)
+    # A registered version and a run's artifacts never change: fetch each once into the cache.
+    pinned = f"models:/{name}/{version}" if ref.startswith("models:/") else ref
+    return ResolvedModel(_download(mlflow, pinned, uri), name, version)
 
 
-def _download(mlflow, ref: str) -> Path:
+def _download(mlflow, ref: str, uri: str) -> Path:
+    """The model folder of `ref`, fetched once into $SENTIMENT_RNN_CACHE/models and reused after."""
+    import hashlib
+    import os
+    import shutil
+
     from mlflow.exceptions import MlflowException
 
-    destination = Path(tempfile.mkdtemp(prefix="sentiment-rnn-model-"))
-    try:
-        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=ref, dst_path=str(destination)))
-    except MlflowException as exc:
-        raise TrackingError(f"cannot fetch {ref}: {exc.message}") from None
-    for config in sorted(local.rglob("config.json"), key=lambda p: len(p.parts)):
+    from ..data.cache import cache_dir
+
+    root = cache_dir() / "models"
+    target = root / hashlib.sha256(f"{uri}\n{ref}".encode()).hexdigest()[:24]
+    if not target.exists():
+        root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".fetch-", dir=root))
+        try:
+            mlflow.artifacts.download_artifacts(artifact_uri=ref, dst_path=str(staging))
+            os.replace(staging, target)  # whole or not at all
+        except MlflowException as exc:
+            raise TrackingError(f"cannot fetch {ref}: {exc.message}") from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    for config in sorted(target.rglob("config.json"), key=lambda p: len(p.parts)):
         if (config.parent / "model.safetensors").exists():
             return config.parent
     raise TrackingError(f"{ref} does not contain a sentiment-rnn model folder")
 
 
 def list_models(uri: str | None = None) -> list[dict[str, Any]]:
-    client = connect(uri).tracking.MlflowClient()
+    client = connect(existing_store(uri)).tracking.MlflowClient()
     rows = []
     for model in client.search_registered_models():
         aliases_by_version: dict[str, list[str]] = {}
@@ -79,7 +96,7 @@ def list_models(uri: str | None = None) -> list[dict[str, Any]]:
 
 
 def set_alias(name: str, version: str, alias: str, uri: str | None = None) -> None:
-    client = connect(uri).tracking.MlflowClient()
+    client = connect(existing_store(uri)).tracking.MlflowClient()
     _check_version(client, name, str(version))
     client.set_registered_model_alias(name, alias, str(version))
 

@@ -4,7 +4,9 @@ seconds instead of minutes of retries, and MLflow's logging kept out of the CLI'
 from __future__ import annotations
 
 import os
+import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from ..errors import TrackingError
@@ -14,6 +16,18 @@ DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 
 def tracking_uri(uri: str | None = None) -> str:
     return uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def existing_store(uri: str | None) -> str:
+    """The URI, after checking that a local SQLite store exists: looking up models must not create
+    an empty `mlflow.db` wherever it is run."""
+    resolved = tracking_uri(uri)
+    if resolved.startswith("sqlite:///"):
+        path = resolved[len("sqlite:///"):]
+        if not os.path.exists(path):
+            raise TrackingError(f"no tracking store at {path} ({resolved}); train with tracking first, or point "
+                                f"--tracking-uri (or $MLFLOW_TRACKING_URI) at your store")
+    return resolved
 
 
 def connect(uri: str | None):
@@ -37,8 +51,32 @@ def connect(uri: str | None):
     return mlflow
 
 
+DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")
+DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
+
+
+def redacted(uri: str) -> str:
+    """The URI with its password hidden, for messages."""
+    parts = urllib.parse.urlsplit(uri)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    return uri
+
+
 def check_reachable(uri: str, timeout: float = 5.0) -> None:
-    """A server URI must answer its health check within `timeout`, before any work starts."""
+    """A server or database URI must answer within `timeout`, before any work starts (MLflow would
+    otherwise retry for minutes)."""
+    scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
+    if scheme in DATABASE_SCHEMES:
+        parts = urllib.parse.urlsplit(uri)
+        host, port = parts.hostname or "localhost", parts.port or DEFAULT_PORTS[scheme]
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+        except OSError as exc:
+            raise TrackingError(f"tracking database {redacted(uri)} is not reachable ({exc.strerror or exc}); start "
+                                f"it, fix --tracking-uri, or train with --no-track") from None
+        return
     if not uri.startswith(("http://", "https://")):
         return
     try:
@@ -46,7 +84,7 @@ def check_reachable(uri: str, timeout: float = 5.0) -> None:
             response.read()
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise TrackingError(f"tracking server {uri} is not reachable ({reason}); start it, fix --tracking-uri, "
+        raise TrackingError(f"tracking server {redacted(uri)} is not reachable ({reason}); start it, fix --tracking-uri, "
                             f"or train with --no-track") from None
 
 
