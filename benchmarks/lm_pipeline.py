@@ -67,7 +67,7 @@ def main() -> None:
                  work / f"pretrain-lm-{direction}.log")
         clf_dir = work / f"clf-{direction}"
         train = run(f"train {direction}", ["train", *common, "--init-encoder", str(work / f"lm-{direction}"),
-                                           "--out", str(clf_dir), "--no-track", "--quiet"],
+                                           "--out", str(clf_dir), "--overwrite", "--no-track", "--quiet"],
                     work / f"train-{direction}.log")
         test = run(f"evaluate {direction}", ["evaluate", str(clf_dir), "--archive", args.archive, "--split", "test",
                                              "--json"], work / f"evaluate-{direction}.log")

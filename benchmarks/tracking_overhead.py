@@ -59,7 +59,7 @@ def main() -> None:
         for mode in ("no_track", "tracked"):
             out = work / f"{mode}-{i}"
             extra = ["--no-track"] if mode == "no_track" else ["--tracking-uri", uri, "--register", "bench"]
-            wall = cli(*common, "--out", str(out), *extra, cwd=work)
+            wall = cli(*common, "--out", str(out), "--overwrite", *extra, cwd=work)
             rows[mode].append({"wall_s": wall, "loop_s": loop_seconds(out)})
             print(json.dumps({"mode": mode, "repeat": i, **rows[mode][-1]}), flush=True)
 

@@ -27,7 +27,7 @@ CONFIGS = {"default": ROOT / "configs" / "default.toml", "seed": ROOT / "configs
 
 
 def train(config: Path, archive: str, out: Path, seed: int, extra: list[str]) -> dict:
-    cmd = [sys.executable, "-m", "sentiment_rnn", "train", "--archive", archive, "--out", str(out), "--config",
+    cmd = [sys.executable, "-m", "sentiment_rnn", "train", "--archive", archive, "--out", str(out), "--overwrite", "--config",
            str(config), "--seed", str(seed), "--quiet", "--no-track", *extra]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
