@@ -107,13 +107,12 @@ class ClassificationTask:
                     cfg.virtual_adversarial_xi)
             total = total + cfg.virtual_adversarial_weight * parts["virtual_adversarial"]
         if self.unlabeled is not None:
-            total = total + self._unlabeled_terms(model, run, parts, index)
+            total = total + self._unlabeled_terms(model, run, parts)
         with torch.no_grad():
             correct = (model.probabilities(logits).argmax(dim=-1) == targets).sum()
         return StepOutput(total, len(index), len(index), n_tokens, correct, parts)
 
-    def _unlabeled_terms(self, model: SentimentNet, run: TrainingLoop, parts: dict[str, torch.Tensor],
-                         index: np.ndarray) -> torch.Tensor:
+    def _unlabeled_terms(self, model: SentimentNet, run: TrainingLoop, parts: dict[str, torch.Tensor]) -> torch.Tensor:
         """VAT and entropy minimisation on this step's unlabeled batch."""
         cfg, device = self.config, run.device
         batch = self.unlabeled_batch(run.step, run.epoch)
