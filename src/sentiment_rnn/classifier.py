@@ -152,8 +152,9 @@ class SentimentClassifier:
         settings["encoder"] = None
         if settings["model"].init_encoder:
             encoder = read_encoder_folder(settings["model"].init_encoder)
-            settings["text"], settings["tokenizer"], settings["model"] = encoder_settings(
-                encoder.lm, encoder.tokenizer_config, encoder.text, settings["tokenizer"], settings["model"])
+            settings["tokenizer"], settings["model"] = encoder_settings(
+                encoder.lm, encoder.tokenizer_config, settings["tokenizer"], settings["model"])
+            settings["text"] = encoder.text
             settings["encoder"] = encoder
         return settings
 

@@ -156,7 +156,6 @@ def read_model_folder(path: str | Path) -> ModelFolder:
     with torch.device("meta"):
         expected = {k: tuple(v.shape) for k, v in SentimentNet(sections["model"], vocab_size, len(classes)).state_dict().items()}
     _check_shapes(weights_path, expected)
-    network = SentimentNet(sections["model"], vocab_size, len(classes))
     try:
         weights = load_tensors(weights_path)
     except SafetensorError as exc:
@@ -164,6 +163,7 @@ def read_model_folder(path: str | Path) -> ModelFolder:
     for name, tensor in weights.items():
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
             raise ModelError(f"{weights_path}: tensor {name!r} holds NaN or infinite values; this model cannot predict")
+    network = SentimentNet(sections["model"], vocab_size, len(classes))
     network.load_state_dict(weights)
     network.eval()
     return ModelFolder(folder, sections["text"], sections["tokenizer"], sections["model"], sections["training"],
@@ -226,14 +226,14 @@ def read_encoder_folder(path: str | Path) -> EncoderFolder:
                          load_tensors(folder / "encoder.safetensors"), raw.get("history", []))
 
 
-def encoder_settings(lm: LanguageModelConfig, vocabulary: TokenizerConfig, text: TextConfig,
-                     tokenizer: TokenizerConfig, model: ModelConfig) -> tuple[TextConfig, TokenizerConfig, ModelConfig]:
-    """A classifier's text, tokenizer and model settings with what an encoder fixes: its cleaning
-    (`text`), its vocabulary, its recurrent layers (unidirectional, in its direction). Truncation,
-    pooling, head and training stay the classifier's own."""
+def encoder_settings(lm: LanguageModelConfig, vocabulary: TokenizerConfig, tokenizer: TokenizerConfig,
+                     model: ModelConfig) -> tuple[TokenizerConfig, ModelConfig]:
+    """A classifier's tokenizer and model settings with what an encoder fixes: its vocabulary and its
+    recurrent layers (unidirectional, in its direction). Its cleaning replaces the classifier's text
+    settings whole. Truncation, pooling, head and training stay the classifier's own."""
     tokenizer = dataclasses.replace(tokenizer, kind=vocabulary.kind, vocab_size=vocabulary.vocab_size,
                                     min_frequency=vocabulary.min_frequency)
     model = dataclasses.replace(model, embedding_dim=lm.embedding_dim, cell=lm.cell, hidden_size=lm.hidden_size,
                                 num_layers=lm.num_layers, bidirectional=False, direction=lm.direction,
                                 merge_mode="concat")
-    return text, tokenizer, model
+    return tokenizer, model

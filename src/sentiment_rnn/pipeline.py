@@ -75,15 +75,14 @@ def with_encoder_settings(config: ExperimentConfig) -> ExperimentConfig:
     from .folder import encoder_settings, read_encoder_settings
 
     lm, encoder_text, vocabulary, _ = read_encoder_settings(config.model.init_encoder)
-    text, tokenizer, model = encoder_settings(lm, vocabulary, encoder_text, config.tokenizer, config.model)
-    return dataclasses.replace(config, text=text, tokenizer=tokenizer, model=model)
+    tokenizer, model = encoder_settings(lm, vocabulary, config.tokenizer, config.model)
+    return dataclasses.replace(config, text=encoder_text, tokenizer=tokenizer, model=model)
 
 
 def _train(config, out, callbacks, resume, progress, tracker, evaluate_test):
     from .data.derived import prepare_cleaned
 
     started = time.perf_counter()
-    _check_writable(out)  # before any data is read, not after an epoch
     raw = load_reviews(config.data, "train", config.data.train_file, config.data.limit, config.training.seed, progress)
     cleaned, cleaned_file, reused = prepare_cleaned(raw, config.text)
     train_part, val_part = cleaned.split_stratified(config.training.val_fraction, config.training.seed)
@@ -121,7 +120,7 @@ def writer_lock(folder: Path):
     import fcntl
     import os
 
-    _check_writable(folder)
+    _check_writable(folder)  # before any data is read, not after an epoch
     path = folder / ".training.lock"
     handle = open(path, "a+")
     try:
