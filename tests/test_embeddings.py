@@ -14,7 +14,7 @@ import torch
 from conftest import TINY_SETTINGS, write_imdb_archive
 from sentiment_rnn import SentimentClassifier
 from sentiment_rnn.embeddings import embedding_matrix, read_vectors, write_vectors
-from sentiment_rnn.errors import DataError
+from sentiment_rnn.errors import ConfigError, DataError
 
 
 def test_word2vec_and_glove_text_formats_read_alike(tmp_path):
@@ -100,3 +100,86 @@ def test_pretrain_embeddings_cli_reads_unlabeled_and_train_never_test(tmp_path):
     assert "onlyinunlabeled" in vectors and "great" in vectors  # unlabeled and train reviews
     assert "onlyintestword" not in vectors  # never the test split
     assert "<br" not in " ".join(vectors)  # cleaned like the classifier's input
+
+
+AUTO_SETTINGS = {**TINY_SETTINGS, "embeddings": {"min_count": 1, "epochs": 2, "workers": 1}}
+UNLABELED = ["onlyinunlabeled words about a film", "another onlyinunlabeled review of a film"] * 4
+
+
+def test_auto_vectors_come_from_unlabeled_and_training_reviews_and_are_reused_across_seeds(tiny_data, tmp_path):
+    first = SentimentClassifier(**AUTO_SETTINGS).fit(*tiny_data, unlabeled=UNLABELED)
+    auto = first.data_info_["pretrained_embeddings"]["auto"]
+    assert auto["used"] and not auto["reused"] and auto["reviews"] == len(UNLABELED) + len(tiny_data[0])
+    path = first.model_config_.pretrained_embeddings
+    assert path == auto["cache_file"] and str(tmp_path / "cache" / "vectors") in path
+    dim, vectors = read_vectors(path)
+    assert dim == TINY_SETTINGS["model"]["embedding_dim"]
+    assert {"onlyinunlabeled", "great", "awful"} <= set(vectors)  # unlabeled and labelled reviews
+    vocab = first.tokenizer_.backend.get_vocab()  # the embedding started from them (then trained)
+    assert first.data_info_["pretrained_embeddings"]["words_found"] >= len(vocab) - 2
+
+    other_seed = {**AUTO_SETTINGS, "training": {**AUTO_SETTINGS["training"], "seed": 7}}
+    second = SentimentClassifier(**other_seed).fit(*tiny_data, unlabeled=UNLABELED)
+    assert second.data_info_["pretrained_embeddings"]["auto"]["reused"]  # another split, the same corpus
+    assert second.model_config_.pretrained_embeddings == path
+    second.save(tmp_path / "model")
+    saved = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert saved["model"]["pretrained_embeddings"] == path
+    assert saved["data"]["pretrained_embeddings"]["sha256"] == first.data_info_["pretrained_embeddings"]["sha256"]
+
+
+def test_auto_without_unlabeled_reviews_starts_random_and_says_why(tiny_data):
+    clf = SentimentClassifier(**AUTO_SETTINGS).fit(*tiny_data)
+    assert clf.model_config_.pretrained_embeddings == ""
+    assert clf.data_info_["pretrained_embeddings"] == {"auto": {"used": False, "why": "no unlabeled reviews"}}
+
+
+def test_auto_vectors_take_the_model_s_embedding_size(tiny_data):
+    settings = {**AUTO_SETTINGS, "embeddings": {**AUTO_SETTINGS["embeddings"], "dim": 32}}
+    with pytest.raises(ConfigError, match="embeddings.dim = 32 but model.embedding_dim = 16"):
+        SentimentClassifier(**settings).fit(*tiny_data, unlabeled=UNLABELED)
+
+
+def test_train_cli_uses_the_archive_s_unlabeled_reviews_for_vectors_never_the_test_split(tmp_path):
+    archive = write_imdb_archive(tmp_path / "a.tar.gz", extra={
+        "aclImdb/test/pos/99_9.txt": b"onlyintestword appears here",
+        "aclImdb/train/unsup/99_0.txt": b"onlyinunlabeled words " * 3})
+    settings = [f"{section}.{key}={json.dumps(value)}" for section, values in AUTO_SETTINGS.items()
+                for key, value in values.items()]
+    done = subprocess.run([sys.executable, "-m", "sentiment_rnn", "train", "--archive", str(archive), "--out",
+                           str(tmp_path / "m"), "--no-track", *[x for s in settings for x in ("--set", s)]],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "training 16-d word2vec vectors on" in done.stderr  # said while it happens
+    saved = json.loads((tmp_path / "m" / "config.json").read_text())
+    auto = saved["data"]["pretrained_embeddings"]["auto"]
+    assert auto["used"] and auto["reviews"] == 5 + 24  # train/unsup + train (test never)
+    _, vectors = read_vectors(saved["model"]["pretrained_embeddings"])
+    assert "onlyinunlabeled" in vectors and "onlyintestword" not in vectors
+
+
+def test_train_cli_on_a_labelled_file_alone_says_the_embedding_starts_random(tmp_path, tiny_data):
+    import csv
+
+    path = tmp_path / "train.csv"
+    with open(path, "w", newline="") as handle:
+        csv.writer(handle).writerows([("review", "sentiment"), *zip(*tiny_data)])
+    settings = [f"{section}.{key}={json.dumps(value)}" for section, values in AUTO_SETTINGS.items()
+                for key, value in values.items()]
+    done = subprocess.run([sys.executable, "-m", "sentiment_rnn", "train", "--train-file", str(path), "--out",
+                           str(tmp_path / "m"), "--no-track", "--quiet", *[x for s in settings for x in ("--set", s)]],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "warning: no unlabeled reviews (give --unlabeled-file, = data.unlabeled_file): the embedding starts " \
+           "random" in done.stderr
+    assert "UserWarning" not in done.stderr and "pipeline.py" not in done.stderr  # one plain line
+    saved = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert saved["model"]["pretrained_embeddings"] == ""
+
+
+def test_auto_with_too_little_unlabeled_text_warns_and_starts_random(tiny_data):
+    settings = {**AUTO_SETTINGS, "embeddings": {**AUTO_SETTINGS["embeddings"], "min_count": 1000}}
+    with pytest.warns(UserWarning, match="the embedding starts random: no word occurs embeddings.min_count = 1000"):
+        clf = SentimentClassifier(**settings).fit(*tiny_data, unlabeled=UNLABELED)
+    assert clf.model_config_.pretrained_embeddings == ""
+    assert clf.data_info_["pretrained_embeddings"]["auto"]["used"] is False

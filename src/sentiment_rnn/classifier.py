@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import ModelConfig, TextConfig, TokenizerConfig, TrainingConfig, build_section
+from .config import EmbeddingsConfig, ModelConfig, TextConfig, TokenizerConfig, TrainingConfig, build_section
 from .errors import ConfigError, DataError, ModelError
 from .folder import encoder_settings, read_encoder_folder, read_model_folder, write_model_folder
 from .models import SentimentNet
@@ -34,7 +34,9 @@ from .text.fused import FusedEncoder
 from .text.tokenizer import TextTokenizer
 
 PREDICT_BATCH = 256
-SECTIONS = {"text": TextConfig, "tokenizer": TokenizerConfig, "model": ModelConfig, "training": TrainingConfig}
+SECTIONS = {"text": TextConfig, "tokenizer": TokenizerConfig, "model": ModelConfig, "training": TrainingConfig,
+            "embeddings": EmbeddingsConfig}
+SAVED_SECTIONS = ("text", "tokenizer", "model", "training")  # `embeddings` is recorded with the vectors it made
 
 
 def _section(name: str, value: Any) -> Any:
@@ -59,11 +61,13 @@ def _natural_order(labels: set[str]) -> list[str]:
 
 class SentimentClassifier:
     def __init__(self, text: TextConfig | dict | None = None, tokenizer: TokenizerConfig | dict | None = None,
-                 model: ModelConfig | dict | None = None, training: TrainingConfig | dict | None = None):
+                 model: ModelConfig | dict | None = None, training: TrainingConfig | dict | None = None,
+                 embeddings: EmbeddingsConfig | dict | None = None):
         self.text = text
         self.tokenizer = tokenizer
         self.model = model
         self.training = training
+        self.embeddings = embeddings
 
     # ---- learned state (set by fit or load) ----
     classes_: list[str]
@@ -79,7 +83,7 @@ class SentimentClassifier:
     # ---- scikit-learn parameters ----
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The four sections; with `deep`, also each field as `section__field` (e.g. `model__hidden_size`)."""
+        """The five sections; with `deep`, also each field as `section__field` (e.g. `model__hidden_size`)."""
         params = {name: getattr(self, name) for name in SECTIONS}
         if deep:
             for name in SECTIONS:
@@ -125,8 +129,9 @@ class SentimentClassifier:
             resume: bool = False) -> SentimentClassifier:
         """Train on raw `texts`/`labels`. Without `validation`, `training.val_fraction` of the data is
         held out (stratified, seeded) for early stopping and the best-epoch choice. `unlabeled`: raw
-        reviews without labels, for the objectives that use them (`training.virtual_adversarial_weight`,
-        `training.entropy_weight`). `callbacks`: training.callbacks.Callback objects;
+        reviews without labels: with `model.pretrained_embeddings = "auto"` word vectors are trained on
+        them and the training reviews (`embeddings` settings; cached), and the objectives that use
+        them read them (`training.virtual_adversarial_weight`, `training.entropy_weight`). `callbacks`: training.callbacks.Callback objects;
         `checkpoint_dir` + `resume`: exact resume after an interruption."""
         settings = self._fitting_settings()
         cleaner = Cleaner.from_config(settings["text"])
@@ -185,9 +190,13 @@ class SentimentClassifier:
         if validation is not None:
             val_texts = list(validation[0])
             val_targets = _targets([str(v) for v in validation[1]], classes, "validation labels")
+        model, vectors_info = _resolve_auto_vectors(settings, texts, val_texts, unlabeled)
+        settings["model"] = model
         parts = train_classifier(texts, _targets(labels, classes, "training labels"), val_texts, val_targets,
-                                 len(classes), settings["tokenizer"], settings["model"], training, settings["encoder"],
+                                 len(classes), settings["tokenizer"], model, training, settings["encoder"],
                                  callbacks, checkpoint_dir, resume, unlabeled)
+        if vectors_info is not None:
+            parts.info["pretrained_embeddings"] = {**parts.info.get("pretrained_embeddings", {}), "auto": vectors_info}
         self.classes_ = classes
         self.text_config_, self.tokenizer_config_ = settings["text"], settings["tokenizer"]
         self.model_config_, self.training_config_ = settings["model"], training
@@ -270,8 +279,7 @@ class SentimentClassifier:
         """Write the model folder (folder.py); files are written atomically, config.json last."""
         self._check_fitted()
         history = self.history_.to_dict() if self.history_ else {}
-        sections = {"text": self.text_config_, "tokenizer": self.tokenizer_config_, "model": self.model_config_,
-                    "training": self.training_config_}
+        sections = {name: getattr(self, f"{name}_config_") for name in SAVED_SECTIONS}
         return write_model_folder(path, classes=self.classes_, sections=sections, tokenizer=self.tokenizer_,
                                   network=self.network_, data_info=self.data_info_,
                                   metrics={"history": history, **(metrics or {})})
@@ -288,6 +296,47 @@ class SentimentClassifier:
         clf.data_info_ = folder.data_info
         clf.config_ = folder.raw
         return clf.use_engine(engine, threads)
+
+
+def _resolve_auto_vectors(settings: dict[str, Any], texts: list[str], val_texts: list[str] | None,
+                          unlabeled: list[str] | None) -> tuple[ModelConfig, dict | None]:
+    """`model.pretrained_embeddings = "auto"` made concrete: the cached vectors' file when there are
+    unlabeled reviews, else "" (a random start). The corpus is the unlabeled reviews, then every
+    labelled training review in sorted order, so it (and the cache key) does not depend on the seed
+    that split training from validation. Test reviews never reach `fit`."""
+    model = settings["model"]
+    if model.pretrained_embeddings != "auto":
+        return model, None
+    if settings["encoder"] is not None:  # the encoder brings its own embedding
+        return dataclasses.replace(model, pretrained_embeddings=""), None
+    if not unlabeled:
+        return dataclasses.replace(model, pretrained_embeddings=""), {"used": False, "why": "no unlabeled reviews"}
+    from .embeddings import cached_vectors
+    from .training.distributed import current
+
+    corpus = [*unlabeled, *sorted([*texts, *(val_texts or [])])]
+    context = current()
+    if context.world_size > 1 and context.rank != 0:
+        _barrier()  # under torchrun rank 0 trains the vectors once; the others then find them cached
+    try:
+        path, info = cached_vectors(corpus, settings["embeddings"].for_model(model))
+    except DataError as exc:  # too little text to learn vectors from: the start is random, and we say so
+        import warnings
+
+        warnings.warn(f"the embedding starts random: {exc}", stacklevel=4)
+        path, info = "", {"error": str(exc)}
+    finally:
+        if context.world_size > 1 and context.rank == 0:
+            _barrier()
+    if not path:
+        return dataclasses.replace(model, pretrained_embeddings=""), {"used": False, "why": info["error"]}
+    return dataclasses.replace(model, pretrained_embeddings=str(path)), {"used": True, **info}
+
+
+def _barrier() -> None:
+    import torch.distributed as dist
+
+    dist.barrier()
 
 
 def _texts(texts: Sequence[str], what: str) -> list[str]:

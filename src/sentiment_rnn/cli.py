@@ -9,6 +9,8 @@ import argparse
 import json
 import sys
 import traceback
+import warnings
+from pathlib import Path
 
 from .errors import SentimentRNNError
 
@@ -244,7 +246,20 @@ def _raise_terminated(signum, frame) -> None:
 LONG_RUNNING = ("train", "pretrain-lm", "pretrain-embeddings")
 
 
+_PYTHON_SHOW_WARNING = warnings.showwarning
+_PACKAGE = str(Path(__file__).resolve().parent)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Our own warnings as one line a user reads ("warning: ..."); others keep Python's format."""
+    if category is UserWarning and str(Path(filename).resolve()).startswith(_PACKAGE):
+        print(f"warning: {message}", file=file or sys.stderr)
+    else:
+        _PYTHON_SHOW_WARNING(message, category, filename, lineno, file, line)
+
+
 def main(argv: list[str] | None = None) -> int:
+    warnings.showwarning = _show_warning
     args = parse(argv)
     if args.command in LONG_RUNNING:
         import signal
@@ -311,6 +326,8 @@ def cmd_train(args) -> int:
 
         tracker = Tracker(args.tracking_uri, args.experiment, args.register, config.training.log_every_steps)
     progress = None if args.quiet or not context.is_main else TrainingProgress()
+    if progress is not None:
+        _show_library_notes()
     download = None if args.quiet or not context.is_main else DownloadProgress()
     try:
         clf, summary = train(config, args.out, callbacks=[progress] if progress else [], resume=args.resume,
@@ -333,6 +350,17 @@ def cmd_train(args) -> int:
         if "registered_version" in summary:
             print(f"registered {args.register} version {summary['registered_version']}")
     return 0
+
+
+def _show_library_notes() -> None:
+    """The library's INFO messages (e.g. "training word vectors ...") as plain lines on stderr."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("sentiment_rnn")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 class TrainingProgress:

@@ -126,8 +126,11 @@ class ModelConfig:
     head_hidden: int = 0  # 0: linear head; else one hidden layer of this width
     head_activation: Literal["relu", "tanh", "gelu"] = "relu"
     head_dropout: float = 0.25
-    # Initial embedding from a word2vec/GloVe text file (`pretrain-embeddings` writes one); "": random.
-    pretrained_embeddings: str = ""
+    # The embedding's start: "auto" trains word vectors (the `[embeddings]` settings) on the unlabeled
+    # reviews + the training reviews when there are unlabeled reviews (the IMDB archive's train/unsup,
+    # data.unlabeled_file, or `fit(unlabeled=...)`), cached by content digest; a random start when there
+    # are none. A path: a word2vec/GloVe text file (`pretrain-embeddings` writes one). "": random.
+    pretrained_embeddings: str = "auto"
     freeze_embeddings: bool = False  # keep the pretrained vectors fixed during training
     # Start embedding + encoder from a `pretrain-lm` folder: its cleaning, vocabulary and recurrent
     # architecture then replace text.*, the vocabulary and the model's recurrent settings.
@@ -146,7 +149,7 @@ class ModelConfig:
         _check_choice("model", "direction", self.direction, ("forward", "backward"))
         for name in ("dropout", "embedding_dropout", "head_dropout", "weight_dropout"):
             _check_range("model", name, getattr(self, name), 0.0, 0.95)
-        if self.pretrained_embeddings and self.init_encoder:
+        if self.pretrained_embeddings not in ("", "auto") and self.init_encoder:
             raise ConfigError("model.pretrained_embeddings and model.init_encoder both set: an encoder brings its own "
                               "embedding")
 
@@ -216,7 +219,7 @@ class EmbeddingsConfig:
     """`sentiment-rnn pretrain-embeddings`: word vectors from the unlabeled and training reviews."""
 
     algorithm: Literal["word2vec", "fasttext"] = "word2vec"
-    dim: int = 128  # must equal model.embedding_dim of the classifier that uses them
+    dim: int = 0  # 0: model.embedding_dim (which the vectors must match)
     window: int = 5
     min_count: int = 2
     skip_gram: bool = True  # skip-gram (better for rare words) rather than CBOW
@@ -227,8 +230,16 @@ class EmbeddingsConfig:
 
     def __post_init__(self) -> None:
         _check_choice("embeddings", "algorithm", self.algorithm, ("word2vec", "fasttext"))
-        for name in ("dim", "window", "min_count", "negative", "epochs", "workers"):
+        for name in ("window", "min_count", "negative", "epochs", "workers"):
             _check_range("embeddings", name, getattr(self, name), 1)
+        _check_range("embeddings", "dim", self.dim, 0)
+
+    def for_model(self, model: ModelConfig) -> EmbeddingsConfig:
+        """These settings with the vector size a classifier with `model` needs."""
+        if self.dim and self.dim != model.embedding_dim:
+            raise ConfigError(f"embeddings.dim = {self.dim} but model.embedding_dim = {model.embedding_dim}: the "
+                              f"vectors start the embedding, so leave embeddings.dim at 0 (= model.embedding_dim)")
+        return dataclasses.replace(self, dim=model.embedding_dim)
 
 
 @dataclass

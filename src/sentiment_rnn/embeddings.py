@@ -9,9 +9,13 @@ multi-GB GloVe file costs memory for the vocabulary only.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
-from collections.abc import Iterable, Iterator
+import json
+import logging
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,17 +24,50 @@ from .config import EmbeddingsConfig
 from .errors import DataError
 from .io import atomic_write_text
 
+log = logging.getLogger(__name__)
+
 
 def train_vectors(sentences: list[list[str]], config: EmbeddingsConfig) -> tuple[list[str], np.ndarray]:
     """(words by descending frequency, (n_words, dim) float32 vectors) from tokenized sentences."""
     from gensim.models import FastText, Word2Vec
 
     cls = Word2Vec if config.algorithm == "word2vec" else FastText
-    model = cls(sentences=sentences, vector_size=config.dim, window=config.window, min_count=config.min_count,
-                sg=1 if config.skip_gram else 0, negative=config.negative, epochs=config.epochs,
-                workers=config.workers, seed=config.seed)
+    try:
+        model = cls(sentences=sentences, vector_size=config.dim, window=config.window, min_count=config.min_count,
+                    sg=1 if config.skip_gram else 0, negative=config.negative, epochs=config.epochs,
+                    workers=config.workers, seed=config.seed)
+    except RuntimeError as exc:  # gensim: "you must first build vocabulary before training the model"
+        raise DataError(f"no word occurs embeddings.min_count = {config.min_count} times in the {len(sentences)} "
+                        f"reviews to learn word vectors from ({exc})") from None
     words = list(model.wv.index_to_key)
     return words, np.asarray(model.wv.vectors, dtype=np.float32)
+
+
+VECTORS_FORMAT = 1  # part of the cache key: bump when the training or the file changes meaning
+
+
+def cached_vectors(texts: Sequence[str], config: EmbeddingsConfig) -> tuple[Path, dict]:
+    """Word vectors trained on cleaned `texts` (whitespace-separated words), kept under
+    `$SENTIMENT_RNN_CACHE/vectors/` by the digest of the texts, the settings and gensim's version,
+    so that a second training on the same reviews (another seed, another model size) reuses them.
+    Returns the file and what happened (`reused`, `seconds`, `reviews`, `words`)."""
+    import gensim
+
+    from .data.cache import cache_dir
+
+    digest = hashlib.sha256(json.dumps([VECTORS_FORMAT, dataclasses.asdict(config), gensim.__version__]).encode())
+    for text in texts:
+        digest.update(text.encode("utf-8") + b"\0")
+    path = cache_dir() / "vectors" / f"{config.algorithm}-{config.dim}d-{digest.hexdigest()[:32]}.txt"
+    info = {"cache_file": str(path), "reviews": len(texts), **dataclasses.asdict(config)}
+    if path.is_file():
+        return path, {**info, "reused": True}
+    log.info(f"training {config.dim}-d {config.algorithm} vectors on {len(texts)} reviews (once: kept in {path.parent})")
+    started = time.perf_counter()
+    words, vectors = train_vectors([text.split() for text in texts], config)
+    write_vectors(path, words, vectors)
+    log.info(f"{len(words)} word vectors in {time.perf_counter() - started:.0f} s")
+    return path, {**info, "reused": False, "words": len(words), "seconds": round(time.perf_counter() - started, 1)}
 
 
 def write_vectors(path: str | Path, words: list[str], vectors: np.ndarray) -> Path:

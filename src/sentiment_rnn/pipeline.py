@@ -88,11 +88,11 @@ def _train(config, out, callbacks, resume, progress, tracker, evaluate_test):
     train_part, val_part = cleaned.split_stratified(config.training.val_fraction, config.training.seed)
     data_info = {"source": raw.source, "digest": raw.digest, "cleaned_digest": cleaned.digest,
                  "class_counts": raw.class_counts(), "dropped": raw.dropped, "limit": config.data.limit}
-    unlabeled = load_unlabeled(config, progress) if config.training.uses_unlabeled else None
+    unlabeled = load_unlabeled(config, progress) if uses_unlabeled(config) else None
     if unlabeled is not None:
         data_info["unlabeled"] = {"source": unlabeled.source, "digest": unlabeled.digest, "rows": len(unlabeled)}
         unlabeled, _, _ = prepare_cleaned(unlabeled, config.text)
-    clf = SentimentClassifier(config.text, config.tokenizer, config.model, config.training)
+    clf = SentimentClassifier(config.text, config.tokenizer, config.model, config.training, config.embeddings)
     clf.fit_cleaned(train_part.texts, train_part.labels,
                     validation=(val_part.texts, val_part.labels) if config.training.val_fraction > 0 else None,
                     unlabeled=unlabeled.texts if unlabeled is not None else None,
@@ -153,10 +153,17 @@ def _check_writable(folder: Path) -> None:
         raise DataError(f"cannot write the model folder here ({exc.strerror})", source=str(folder)) from None
 
 
+def uses_unlabeled(config: ExperimentConfig) -> bool:
+    """Whether training reads unlabeled reviews: for word vectors (`model.pretrained_embeddings =
+    "auto"`, unless an encoder brings its embedding) or for the objectives that use them."""
+    auto_vectors = config.model.pretrained_embeddings == "auto" and not config.model.init_encoder
+    return auto_vectors or config.training.uses_unlabeled
+
+
 def load_unlabeled(config: ExperimentConfig, progress: Progress | None = None) -> Reviews | None:
-    """Unlabeled reviews for VAT and entropy minimisation: `data.unlabeled_file`, else the IMDB
-    archive's train/unsup when training on the archive. Never the test split. None (with a warning)
-    when there are none: the objectives then run on the labelled batches only."""
+    """Unlabeled reviews for word vectors, VAT and entropy minimisation: `data.unlabeled_file`, else
+    the IMDB archive's train/unsup when training on the archive. Never the test split. None (with a
+    warning that says what is left out) when there are none."""
     import warnings
 
     data = config.data
@@ -165,8 +172,14 @@ def load_unlabeled(config: ExperimentConfig, progress: Progress | None = None) -
     elif not data.train_file:
         reviews = load_imdb_split(data.archive, "unsup", progress=progress)
     else:
-        warnings.warn("no unlabeled reviews (set data.unlabeled_file or --unlabeled-file): virtual adversarial "
-                      "training runs on the labelled batches only, and entropy minimisation not at all", stacklevel=2)
+        missing = []
+        if config.model.pretrained_embeddings == "auto" and not config.model.init_encoder:
+            missing.append("the embedding starts random instead of from word vectors trained on them")
+        if config.training.uses_unlabeled:
+            missing.append("virtual adversarial training runs on the labelled batches only, and entropy "
+                           "minimisation not at all")
+        warnings.warn(f"no unlabeled reviews (give --unlabeled-file, = data.unlabeled_file): {'; '.join(missing)}",
+                      stacklevel=2)
         return None
     if data.unlabeled_limit:
         reviews = reviews.subset(range(min(data.unlabeled_limit, len(reviews))))
@@ -245,7 +258,10 @@ def pretrain_embeddings(config: ExperimentConfig, out: str | Path, limit: int | 
         cleaned, _, _ = prepare_cleaned(load_imdb_split(config.data.archive, split, progress=progress), config.text)
         texts.extend(cleaned.texts)
     sentences = [text.split() for text in texts[:limit]]
-    words, vectors = train_vectors(sentences, config.embeddings)
+    settings = config.embeddings
+    if not settings.dim:  # a file for the configured classifier
+        settings = settings.for_model(config.model)
+    words, vectors = train_vectors(sentences, settings)
     write_vectors(out, words, vectors)
     return {"out": str(out), "reviews": len(sentences), "tokens": sum(map(len, sentences)), "words": len(words),
             "dim": int(vectors.shape[1]), "algorithm": config.embeddings.algorithm,

@@ -14,14 +14,17 @@ from conftest import SHARED_ARCHIVE, shared_archive
 
 pytestmark = pytest.mark.slow
 SETTINGS = ["--limit", "4000", "--epochs", "4", "--seed", "5", "--quiet", "--set", "tokenizer.max_length=128",
-            "--set", "training.early_stopping_patience=0"]
+            "--set", "training.early_stopping_patience=0",
+            "--set", "data.unlabeled_limit=2000"]  # word vectors (the default start) from a few reviews: quick
 TOLERANCE = 0.06  # validation accuracy, 2 processes vs 1, on 400 validation reviews
 
 
 def train(launcher: list[str], out: Path, uri: str, cwd: Path) -> subprocess.CompletedProcess:
+    # each run its own cache: under torchrun too, the word vectors are trained (by rank 0, once)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "SENTIMENT_RNN_CACHE": str(cwd / f"cache-{out.name}")}
     return subprocess.run([*launcher, "-m", "sentiment_rnn", "train", "--archive", str(SHARED_ARCHIVE), "--out", str(out),
                            "--tracking-uri", uri, "--experiment", "ddp", *SETTINGS], capture_output=True, text=True,
-                          cwd=cwd, timeout=900, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                          cwd=cwd, timeout=900, env=env)
 
 
 def test_two_processes_match_one_and_write_one_model_and_one_run(tmp_path):
@@ -46,4 +49,8 @@ def test_two_processes_match_one_and_write_one_model_and_one_run(tmp_path):
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'two.db'}")
     runs = mlflow.search_runs(experiment_names=["ddp"])
     assert len(runs) == 1 and runs.iloc[0]["status"] == "FINISHED"
-    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["cache", "mlruns", "one", "two"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["cache", "cache-one", "cache-two", "mlruns",
+                                                                       "one", "two"]
+    vectors = json.loads((tmp_path / "two" / "config.json").read_text())["data"]["pretrained_embeddings"]["auto"]
+    assert vectors["used"] and not vectors["reused"]  # trained once under torchrun (rank 0), then shared
+    assert len(list((tmp_path / "cache-two" / "vectors").iterdir())) == 1

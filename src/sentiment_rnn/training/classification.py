@@ -202,6 +202,11 @@ def train_classifier(train_texts: list[str], train_targets: np.ndarray, val_text
     # After DropConnect, not before: moving a recurrent layer whose weights are parametrized draws a
     # fresh mask (RNNBase._apply reads its weights), and seeded runs must draw the same numbers.
     network.to(resolve_device(training.device))
+    if context.world_size > 1 and model_config.pretrained_embeddings:
+        import torch.distributed as dist
+
+        # every rank starts from rank 0's vectors, even where ranks on other machines trained their own
+        dist.broadcast(network.embedding.weight.data, src=0)
     try:
         task = ClassificationTask(train_data, val_data, training, context.rank, context.world_size, unlabeled)
         history = loop.fit(network, task)
