@@ -21,7 +21,8 @@ def test_init_stores_arguments_as_given_and_fit_validates():
 def test_get_params_shallow_and_deep():
     config = ModelConfig(hidden_size=24)
     clf = SentimentClassifier(model=config)
-    assert clf.get_params(deep=False) == {"text": None, "tokenizer": None, "model": config, "training": None}
+    assert clf.get_params(deep=False) == {"text": None, "tokenizer": None, "model": config, "training": None,
+                                          "embeddings": None}
     deep = clf.get_params()
     assert deep["model__hidden_size"] == 24 and deep["training__epochs"] == 4 and deep["model"] is config
 

@@ -4,12 +4,15 @@
     clf.predict_proba(["What a film!"])      # columns in clf.classes_ order
     clf.save("my-model"); SentimentClassifier.load("my-model")
 
-As scikit-learn asks: `__init__` stores its four settings sections as given, `fit` validates them,
+As scikit-learn asks: `__init__` stores its five settings sections as given, `fit` validates them,
 `get_params`/`set_params` expose them (also one field at a time, `model__hidden_size`), so
 `sklearn.base.clone` and `GridSearchCV` work. What fitting decides ends in `_`: `classes_`,
 `tokenizer_`, `network_`, `history_`, and the settings the model was actually fitted with
 (`text_config_`, `tokenizer_config_`, `model_config_`, `training_config_`; they differ from the
-given ones when a pretrained encoder fixes cleaning, vocabulary and recurrent layers).
+given ones when a pretrained encoder fixes cleaning, vocabulary and recurrent layers, and
+`model.pretrained_embeddings = "auto"` is saved as the vectors' file, or "" for a random start).
+The fifth section, `embeddings`, says how "auto" word vectors are learned; it is recorded with
+them (`data_info_["pretrained_embeddings"]`), not as a section of the saved model.
 
 Prediction needs nothing from training/: the recipe (training/classification.py) is imported only
 by `fit`. A saved model is a folder (folder.py); no pickle anywhere.
