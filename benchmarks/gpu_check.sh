@@ -6,6 +6,8 @@
 #   4. one epoch in fp32, for the autocast speed-up
 #   5. a throughput probe of configs/ulmfit.toml's language model (issue 6's GPU recipe), cut off
 #      by a timeout: its progress lines give tokens/s on the full data and vocabulary
+#   6. issue 13's GPU recipe (configs/gpu.toml), start to finish, with its test accuracy as JSON
+#      (`STEPS=gpu_recipe` runs that step alone: about 10 minutes)
 # Each step has its own time limit and log; a failing step does not stop the others.
 #
 #   bash benchmarks/gpu_check.sh ARCHIVE OUT_DIR
@@ -23,6 +25,7 @@ export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to OUT/NAME.log, print its status
     local name=$1 limit=$2 started=$SECONDS
     shift 2
+    if [ -n "${STEPS:-}" ] && [[ " $STEPS " != *" $name "* ]]; then return; fi  # STEPS="a b": only those
     timeout "$limit" "$@" >"$out/$name.log" 2>&1
     echo "== $name: exit $? after $((SECONDS - started)) s"
 }
@@ -47,9 +50,17 @@ lm_limit=()
 step lm_probe 90 "$py" -m sentiment_rnn pretrain-lm --config configs/ulmfit.toml --archive "$archive" \
     --set "lm.device=\"$device\"" --epochs 1 --out "$out/lm" "${lm_limit[@]}"
 rm -rf "$out/lm"
+# Issue 13's GPU recipe, start to finish (data, word vectors, training, official test score); its
+# summary line is JSON.
+recipe_limit=()
+[ -n "${QUICK:-}" ] && recipe_limit=(--limit 600 --set data.unlabeled_limit=600 --epochs 1
+    --set model.hidden_size=16 --set model.embedding_dim=16 --set embeddings.epochs=1 --set embeddings.workers=2)
+step gpu_recipe 570 "$py" benchmarks/recipe.py --config configs/gpu.toml --archive "$archive" \
+    --set "training.device=\"$device\"" "${recipe_limit[@]}"
 
 for name in epoch_bf16 recipe_bf16 epoch_fp32; do
     echo "== $name"; tail -n 1 "$out/$name.log"
 done
 echo "== tests"; tail -n 5 "$out/tests.log"
 echo "== lm_probe"; grep -E "tokens/s|Error|error" "$out/lm_probe.log" | tail -n 4
+echo "== gpu_recipe"; tail -n 1 "$out/gpu_recipe.log"

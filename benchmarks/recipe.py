@@ -1,0 +1,91 @@
+#!/usr/bin/env python
+"""A recipe start to finish, as a user runs it: one `sentiment-rnn train --evaluate-test` process per
+seed from an empty cache (so reading the archive, cleaning, learning word vectors, training and
+scoring the official 25k test reviews all count in its wall time). Prints one JSON object per seed
+and `RESULT_JSON {...}` with medians and the machine.
+
+    .venv/bin/python benchmarks/recipe.py --config configs/default.toml --seeds 1 2 3
+    .venv/bin/python benchmarks/recipe.py --config configs/gpu.toml          # on a GPU machine
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    if Path("/proc/cpuinfo").exists():
+        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith("model name")), cpu)
+    info = {"cpu": cpu, "cpus": os.cpu_count()}
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            info["gpu"] = torch.cuda.get_device_name(0)
+    except ImportError:
+        pass
+    return info
+
+
+def run_seed(args, seed: int, workdir: Path) -> dict:
+    out, cache = workdir / f"seed{seed}", Path(tempfile.mkdtemp(prefix="cache-", dir=workdir))
+    cmd = [sys.executable, "-m", "sentiment_rnn", "train", "--config", args.config, "--archive", args.archive,
+           "--out", str(out), "--seed", str(seed), "--quiet", "--no-track", "--evaluate-test", "--overwrite",
+           *(["--limit", str(args.limit)] if args.limit else []), *(["--epochs", str(args.epochs)] if args.epochs else []),
+           *[x for o in args.overrides for x in ("--set", o)]]
+    started = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "SENTIMENT_RNN_CACHE": str(cache)})
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{done.stderr[-3000:]}")
+    metrics = json.loads((out / "metrics.json").read_text())
+    config = json.loads((out / "config.json").read_text())
+    vectors = config["data"].get("pretrained_embeddings", {}).get("auto", {})
+    training = metrics["training"]
+    return {"seed": seed, "test_accuracy": round(metrics["test"]["accuracy"], 4),
+            "val_accuracy": training.get("val_accuracy"), "best_epoch": training.get("best_epoch"),
+            "epochs_run": training.get("epochs_run"), "wall_s": round(wall, 1),
+            "word_vectors_s": vectors.get("seconds") if vectors.get("used") else None,
+            "epoch_s": [round(e["seconds"], 1) for e in metrics["history"]["epochs"]]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default=str(ROOT / "configs" / "default.toml"))
+    parser.add_argument("--archive", default=str(ROOT.parent / "shared" / "data" / "aclImdb_v1.tar.gz"))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1])
+    parser.add_argument("--set", dest="overrides", action="append", default=[], help="passed to train")
+    parser.add_argument("--limit", type=int, help="train on N reviews (a quick dry run)")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--keep", help="keep the model folders under this directory")
+    args = parser.parse_args()
+
+    workdir = Path(args.keep or tempfile.mkdtemp(prefix="recipe-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for seed in args.seeds:
+        runs.append(run_seed(args, seed, workdir))
+        print(json.dumps(runs[-1]), flush=True)
+    print("RESULT_JSON " + json.dumps({
+        "config": args.config, "overrides": args.overrides, "limit": args.limit, "machine": machine(),
+        "seeds": args.seeds, "test_accuracy_all": [r["test_accuracy"] for r in runs],
+        "test_accuracy_median": statistics.median(r["test_accuracy"] for r in runs),
+        "wall_s_all": [r["wall_s"] for r in runs], "wall_s_median": statistics.median(r["wall_s"] for r in runs),
+        "word_vectors_s_all": [r["word_vectors_s"] for r in runs]}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
