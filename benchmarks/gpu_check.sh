@@ -58,9 +58,12 @@ recipe_limit=()
 step gpu_recipe 570 "$py" benchmarks/recipe.py --config configs/gpu.toml --archive "$archive" \
     --set "training.device=\"$device\"" "${recipe_limit[@]}"
 
-for name in epoch_bf16 recipe_bf16 epoch_fp32; do
-    echo "== $name"; tail -n 1 "$out/$name.log"
+for name in epoch_bf16 recipe_bf16 epoch_fp32 tests lm_probe gpu_recipe; do  # the steps that ran
+    [ -f "$out/$name.log" ] || continue
+    echo "== $name"
+    case $name in
+        tests) tail -n 5 "$out/$name.log" ;;
+        lm_probe) grep -E "tokens/s|Error|error" "$out/$name.log" | tail -n 4 ;;
+        *) tail -n 1 "$out/$name.log" ;;
+    esac
 done
-echo "== tests"; tail -n 5 "$out/tests.log"
-echo "== lm_probe"; grep -E "tokens/s|Error|error" "$out/lm_probe.log" | tail -n 4
-echo "== gpu_recipe"; tail -n 1 "$out/gpu_recipe.log"
