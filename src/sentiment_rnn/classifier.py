@@ -136,13 +136,15 @@ class SentimentClassifier:
         them and the training reviews (`embeddings` settings; cached), and the objectives that use
         them read them (`training.virtual_adversarial_weight`, `training.entropy_weight`). `callbacks`: training.callbacks.Callback objects;
         `checkpoint_dir` + `resume`: exact resume after an interruption."""
+        texts = _texts(texts, "texts")
         settings = self._fitting_settings()
+        settings["text"] = settings["text"].for_texts(texts)
         cleaner = Cleaner.from_config(settings["text"])
         if validation is not None:
             validation = (cleaner.many(_texts(validation[0], "validation texts")), validation[1])
         if unlabeled is not None:
             unlabeled = cleaner.many(_texts(unlabeled, "unlabeled texts"))
-        return self._fit(cleaner.many(_texts(texts, "texts")), labels, validation, unlabeled, settings, callbacks,
+        return self._fit(cleaner.many(texts), labels, validation, unlabeled, settings, callbacks,
                          checkpoint_dir, resume)
 
     def fit_cleaned(self, texts: Sequence[str], labels: Sequence[Any], *,

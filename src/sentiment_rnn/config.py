@@ -22,6 +22,7 @@ DEFAULT_PIPELINE = (
     "unescape_html",
     "normalize_unicode",
     "lowercase",
+    "split_unspaced_scripts",  # Chinese, Japanese, Thai...: a token per character; nothing else changes
     "separate_punctuation",
     "remove_stopwords",  # the `default` list keeps negations and intensifiers; a third fewer tokens to read
 )
@@ -77,14 +78,27 @@ class TextConfig:
 
     pipeline: list[str] = field(default_factory=lambda: list(DEFAULT_PIPELINE))
     stopwords: Literal["default", "nltk", "none"] = "default"  # list used by the remove_stopwords rule
+    # Picks the stopword list (text/stopwords.py). "auto": detected from the training texts' script
+    # when fitting (text/scripts.py) and saved resolved; a model saved as "auto" uses the English lists.
+    language: str = "auto"
 
     def __post_init__(self) -> None:
         from .text.cleaning import RULES
+        from .text.scripts import LANGUAGES
 
         unknown = [name for name in self.pipeline if name not in RULES]
         if unknown:
             raise ConfigError(f"text.pipeline has unknown rule(s) {unknown}; known rules: {sorted(RULES)}")
         _check_choice("text", "stopwords", self.stopwords, ("default", "nltk", "none"))
+        _check_choice("text", "language", self.language, LANGUAGES)
+
+    def for_texts(self, texts) -> TextConfig:
+        """With language "auto", the language the (raw) `texts` are detected to be in; else self."""
+        if self.language != "auto":
+            return self
+        from .text.scripts import detect_language
+
+        return dataclasses.replace(self, language=detect_language(texts))
 
 
 @dataclass

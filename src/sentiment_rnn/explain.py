@@ -18,20 +18,54 @@ import numpy as np
 
 from .classifier import SentimentClassifier
 from .prediction import describe
+from .text.tokenizer import OOV_ID
 
 
 def explain(clf: SentimentClassifier, text: str, batch_size: int = 128, engine=None) -> dict[str, Any]:
     """The prediction for `text` and each token's contribution, scored on `engine` (default: the
-    classifier's own)."""
+    classifier's own). Each token also says where it lies in `text` as given (`start`, `end`:
+    character offsets, None where cleaning made it from something it does not literally contain)
+    and whether the vocabulary knows it (`known`), so that a page can shade the user's own text."""
     clf.encode([text])  # validates the input like every other prediction path
     ids, tokens = clf.tokenizer_.encode_with_surface(clf.cleaner(text))
     variants = [ids] + [np.delete(ids, i) if len(ids) > 1 else ids for i in range(len(ids))]
     proba = clf.probabilities(variants, batch_size, engine)
     full = proba[0]
     contributions = full[None, :] - proba[1:]  # (n_tokens, n_classes)
+    spans = locate(text, tokens)
     return {
         **describe(clf.classes_, full),
         "method": "occlusion",
-        "tokens": [{"token": tok, "contributions": {c: float(v) for c, v in zip(clf.classes_, row)}}
-                   for tok, row in zip(tokens, contributions)],
+        "tokens": [{"token": tok, "start": start, "end": end, "known": int(i) != OOV_ID,
+                    "contributions": {c: float(v) for c, v in zip(clf.classes_, row)}}
+                   for tok, i, (start, end), row in zip(tokens, ids, spans, contributions)],
     }
+
+
+def locate(raw: str, tokens: list[str]) -> list[tuple[int | None, int | None]]:
+    """Where each cleaned token lies in the raw text, searching forward in order.
+
+    Cleaning lowercases, applies NFKC and folds typographic quotes, strips tags and drops stopwords,
+    so the raw text is compared through the same character folding, each folded character keeping
+    the index of the raw character it came from. A token not found ahead (one that cleaning built,
+    like an entity's replacement) gets no span, and the search goes on from where it was."""
+    from .text.cleaning import lowercase, normalize_unicode
+
+    folded: list[str] = []
+    origin: list[int] = []
+    for index, char in enumerate(raw):
+        for piece in lowercase(normalize_unicode(char)):
+            folded.append(piece)
+            origin.append(index)
+    haystack = "".join(folded)
+    spans: list[tuple[int | None, int | None]] = []
+    cursor = 0
+    for token in tokens:
+        found = haystack.find(token, cursor) if token else -1
+        if found < 0:
+            spans.append((None, None))
+            continue
+        last = found + len(token) - 1
+        spans.append((origin[found], origin[last] + 1))
+        cursor = found + len(token)
+    return spans

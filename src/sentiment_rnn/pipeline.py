@@ -4,6 +4,7 @@ distributed launchers) call: load the configured data, fit, save, evaluate."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,7 @@ def _train(config, out, callbacks, resume, progress, tracker, evaluate_test):
 
     started = time.perf_counter()
     raw = load_reviews(config.data, "train", config.data.train_file, config.data.limit, config.training.seed, progress)
+    config = dataclasses.replace(config, text=config.text.for_texts(raw.texts))
     cleaned, cleaned_file, reused = prepare_cleaned(raw, config.text)
     train_part, val_part = cleaned.split_stratified(config.training.val_fraction, config.training.seed)
     data_info = {"source": raw.source, "digest": raw.digest, "cleaned_digest": cleaned.digest,

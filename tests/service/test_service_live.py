@@ -71,11 +71,15 @@ def test_web_page_in_a_real_browser(live_server):
         page.goto(live_server + "/")
         review = page.get_by_label("Review", exact=True)
         assert "The movie was quite slow" in review.input_value()
-        review.fill("wonderful acting and a great story . it was great")
+        typed = "Wonderful acting, and a GREAT story... It was great!"
+        review.fill(typed)
         page.get_by_role("button", name="Analyze").click()
         page.wait_for_selector("#verdict")
         assert page.locator("#verdict").inner_text().startswith("positive")
         assert page.locator("#words span.drives-positive").count() >= 1
+        assert page.locator("#words").inner_text() == typed  # the user's own text, not the cleaned tokens
+        spans = page.locator("#words span")
+        assert "GREAT" in [spans.nth(i).inner_text() for i in range(spans.count())]  # its own capitals, in place
         page.screenshot(path=str(ARTIFACTS / "web-page-one-review.png"), full_page=True)
 
         page.get_by_label("Many reviews, one per line", exact=True).check()
@@ -87,3 +91,44 @@ def test_web_page_in_a_real_browser(live_server):
         assert rows.nth(1).locator("td").nth(2).inner_text() == "negative"
         page.screenshot(path=str(ARTIFACTS / "web-page-many-reviews.png"), full_page=True)
         browser.close()
+
+
+ZH_POS = ["味道很好，送餐很快", "好吃，分量足", "非常好吃，下次还点", "送餐快，态度好", "很新鲜，好评"]
+ZH_NEG = ["太难吃了，不会再点", "送餐太慢，菜都凉了", "味道很差，差评", "不好吃，很失望", "分量少，不新鲜"]
+
+
+@pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"), reason="needs Debian's chromium")
+def test_web_page_shades_the_characters_of_a_chinese_review(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from sentiment_rnn import SentimentClassifier
+
+    settings = {"tokenizer": {"min_frequency": 1}, "model": {"embedding_dim": 16, "hidden_size": 16},
+                "training": {"epochs": 15, "batch_size": 8, "learning_rate": 0.02, "val_fraction": 0.0}}
+    SentimentClassifier(**settings).fit(ZH_POS * 4 + ZH_NEG * 4, ["positive"] * 20 + ["negative"] * 20).save(
+        tmp_path / "zh-model")
+    proc, url = start_server(tmp_path / "zh-model")
+    ARTIFACTS.mkdir(exist_ok=True)
+    typed = "味道很好，就是送餐有点慢！"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu",
+                                                                              "--no-first-run"])
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(url + "/")
+            page.get_by_label("Review", exact=True).fill(typed)
+            page.get_by_role("button", name="Analyze").click()
+            page.wait_for_selector("#verdict")
+            words = page.locator("#words")
+            assert words.inner_text() == typed  # every character in place, full-width marks too
+            shaded = words.locator("span")
+            pieces = [shaded.nth(i).inner_text() for i in range(shaded.count())]
+            assert "好" in pieces and "，" in pieces and "！" in pieces  # one span per character token
+            assert "就" not in pieces  # a stopword: shown as plain text
+            box = words.locator("span", has_text="好").first.bounding_box()
+            assert box is not None and box["width"] > 5  # drawn with a CJK font, not an empty box
+            page.screenshot(path=str(ARTIFACTS / "web-page-chinese-review.png"), full_page=True)
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -64,7 +64,11 @@ class PredictResponse(BaseModel):
 
 
 class TokenContribution(BaseModel):
-    token: str
+    token: str = Field(description="the token as the model sees it (cleaned)")
+    start: int | None = Field(description="where it lies in the text as sent: first character (code point "
+                                          "offset), or null where cleaning made it from nothing literally there")
+    end: int | None = Field(description="one past its last character")
+    known: bool = Field(description="whether the model's vocabulary has it (false: read as the unknown token)")
     contributions: dict[str, float] = Field(description="drop in each class's probability without this token")
 
 

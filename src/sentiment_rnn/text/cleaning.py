@@ -14,6 +14,7 @@ import string
 import unicodedata
 from collections.abc import Callable, Iterable
 
+from .scripts import split_unspaced
 from .stopwords import stopword_list
 
 Rule = Callable[[str], str]
@@ -56,18 +57,71 @@ def lowercase(text: str) -> str:
     return text.lower()
 
 
+@rule
+def split_unspaced_scripts(text: str) -> str:
+    """Chinese, Japanese, Thai, Lao, Khmer, Myanmar: one token per character (scripts.py); a no-op
+    on text without them."""
+    return split_unspaced(text)
+
+
+@rule
+def segment_chinese_words(text: str) -> str:
+    """Chinese words from jieba's dictionary segmentation ("味道很好" → "味道 很 好"), for
+    text.pipeline in place of split_unspaced_scripts; needs `pip install sentiment-rnn[chinese]`."""
+    if text.isascii():
+        return text
+    return " ".join(token for token in _jieba().cut(text) if not token.isspace())
+
+
+@functools.cache
+def _jieba():
+    try:
+        import jieba
+    except ImportError:
+        from ..errors import ConfigError
+
+        raise ConfigError("the cleaning rule segment_chinese_words needs jieba: pip install 'sentiment-rnn[chinese]' "
+                          "(or use split_unspaced_scripts, which needs nothing)") from None
+    import logging
+
+    jieba.setLogLevel(logging.WARNING)  # it announces loading its dictionary on stderr
+    return jieba
+
+
 # "didn't" → "did n't" (negation becomes its own token); "it's" → "it 's".
-_NEGATION = re.compile(r"(\w)n't\b")
-_CLITIC = re.compile(r"(\w)'(s|re|ve|ll|d|m)\b")
 # Every character that is neither a word character, whitespace nor an apostrophe is its own token;
-# runs of the same mark ("!!!", "...") collapse to one.
-_PUNCT_RUN = re.compile(r"([^\w\s'])\1*")
-_STRAY_APOSTROPHE = re.compile(r"(?<!\w)'(?!(?:s|re|ve|ll|d|m)\b)|'(?!\w)")
+# runs of the same mark ("!!!", "...") collapse to one. Word characters are Python's \w plus the
+# combining marks (vowel signs, viramas, tone marks of Thai, Devanagari, Arabic...), which \w leaves
+# out and which must stay with the letter they sit on. The patterns are compiled on first use: the
+# marks' class comes from a scan of the Unicode database (a few tens of milliseconds).
+
+
+@functools.cache
+def _patterns() -> dict[str, re.Pattern]:
+    marks, start = [], None
+    for code in range(0x0300, 0x20000):
+        is_mark = unicodedata.category(chr(code))[0] == "M"
+        if is_mark and start is None:
+            start = code
+        elif not is_mark and start is not None:
+            marks.append(f"{re.escape(chr(start))}-{re.escape(chr(code - 1))}")
+            start = None
+    m = "".join(marks)
+    word, not_word = f"[\\w{m}]", f"[^\\w{m}\\s']"
+    end = f"(?!{word})"
+    return {
+        "negation": re.compile(f"({word})n't{end}"),
+        "clitic": re.compile(f"({word})'(s|re|ve|ll|d|m){end}"),
+        "punct_run": re.compile(f"({not_word})\\1*"),
+        "stray_apostrophe": re.compile(f"(?<!{word})'(?!(?:s|re|ve|ll|d|m){end})|'(?!{word})"),
+        # within a whitespace-free chunk: pieces of word characters and apostrophes, and runs of marks
+        "token": re.compile(f"[\\w{m}']+|{not_word}+"),
+    }
+
+
 _SPACES = re.compile(r"\s+")
 
 
-# Within a whitespace-free chunk: pieces of word characters and apostrophes, and runs of marks.
-_TOKEN = re.compile(r"[\w']+|[^\w\s']+")
 # ASCII marks: neither word characters ("_" is one) nor apostrophes.
 _ASCII_MARKS = "".join(c for c in string.punctuation if c not in "'_")
 
@@ -104,12 +158,13 @@ def punctuation_tokens(text: str) -> list[str]:
             if len(core) < len(left):
                 extend(_mark_runs(left[len(core):]))
             continue
-        for piece in _TOKEN.findall(chunk):
+        for piece in _patterns()["token"].findall(chunk):
             if piece.isalnum():
                 append(piece)
             elif "'" in piece:
                 extend(_separate_piece(piece))
-            elif piece[0] == "_" or piece[0].isalnum():  # word characters with an underscore
+            elif piece[0] == "_" or piece[0].isalnum() or unicodedata.category(piece[0])[0] == "M":
+                # word characters with an underscore or a combining mark
                 append(piece)
             else:
                 extend(_mark_runs(piece))
@@ -129,10 +184,11 @@ def _mark_runs(marks: str) -> tuple[str, ...]:
 
 def _separate_punctuation_whole(text: str) -> str:
     """The rule as four substitutions over the whole text: the reference `separate_punctuation` must equal."""
-    text = _NEGATION.sub(r"\1 n't", text)
-    text = _CLITIC.sub(r"\1 '\2", text)
-    text = _PUNCT_RUN.sub(r" \1 ", text)
-    text = _STRAY_APOSTROPHE.sub(" ", text)
+    patterns = _patterns()
+    text = patterns["negation"].sub(r"\1 n't", text)
+    text = patterns["clitic"].sub(r"\1 '\2", text)
+    text = patterns["punct_run"].sub(r" \1 ", text)
+    text = patterns["stray_apostrophe"].sub(" ", text)
     return _SPACES.sub(" ", text).strip()
 
 
@@ -146,8 +202,8 @@ def strip_keras_filters(text: str) -> str:
     return text.translate(_KERAS_TABLE)
 
 
-def make_stopword_rule(list_name: str) -> Rule:
-    stop = stopword_list(list_name)
+def make_stopword_rule(list_name: str, language: str = "auto") -> Rule:
+    stop = stopword_list(list_name, language)
 
     def remove_stopwords(text: str) -> str:
         # Whitespace split, as the tutorial did: "movie," is not the stopword "movie".
@@ -165,15 +221,17 @@ def remove_stopwords(text: str) -> str:
 class Cleaner:
     """Applies a configured pipeline of rules; callable on one text, `.many()` on a batch."""
 
-    def __init__(self, pipeline: Iterable[str], stopwords: str = "default"):
+    def __init__(self, pipeline: Iterable[str], stopwords: str = "default", language: str = "auto"):
         self.pipeline = list(pipeline)
         self.stopwords = stopwords
-        self.functions = [make_stopword_rule(stopwords) if name == "remove_stopwords" else RULES[name]
-                     for name in self.pipeline]
+        self.language = language
+        self.stop = stopword_list(stopwords, language) if "remove_stopwords" in self.pipeline else frozenset()
+        self.functions = [make_stopword_rule(stopwords, language) if name == "remove_stopwords" else RULES[name]
+                          for name in self.pipeline]
 
     @classmethod
     def from_config(cls, config) -> Cleaner:
-        return cls(config.pipeline, config.stopwords)
+        return cls(config.pipeline, config.stopwords, config.language)
 
     def __call__(self, text: str) -> str:
         for fn in self.functions:

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from .cleaning import Cleaner, punctuation_tokens
-from .stopwords import stopword_list
 from .tokenizer import LIBRARY_ONLY, OOV_ID, TextTokenizer
 
 SEPARATE = "separate_punctuation"
@@ -31,7 +30,7 @@ class FusedEncoder:
                  stopwords: frozenset[str]):
         self.cleaner, self.tokenizer = cleaner, tokenizer
         self._prefix = cleaner.functions[:prefix_length]
-        self._rest = Cleaner(cleaner.pipeline[prefix_length:], cleaner.stopwords)  # for the step-by-step path
+        self._rest = Cleaner(cleaner.pipeline[prefix_length:], cleaner.stopwords, cleaner.language)  # for the step-by-step path
         # stopwords are removed before the lookup, whatever the vocabulary holds
         self._table = {**word_ids, **dict.fromkeys(stopwords, DROP)}
         self._drops = bool(stopwords)
@@ -43,7 +42,7 @@ class FusedEncoder:
         if pipeline[-1:] == [SEPARATE]:
             prefix, stop = len(pipeline) - 1, frozenset()
         elif pipeline[-2:] == [SEPARATE, STOPWORDS]:
-            prefix, stop = len(pipeline) - 2, stopword_list(cleaner.stopwords)
+            prefix, stop = len(pipeline) - 2, cleaner.stop
         else:
             return None
         word_ids = tokenizer.word_ids

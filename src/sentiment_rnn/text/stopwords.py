@@ -1,8 +1,11 @@
-"""Stopword lists.
+"""Stopword lists, per language (`TextConfig.language`).
 
 `nltk` is the standard 179-word NLTK English list that the tutorial removed; it deletes "not",
-"no", "but" and every "n't" form, which flips the meaning of many reviews. `default` is the same
-list with negations, contrast words and intensifiers kept.
+"no", "but" and every "n't" form, which flips the meaning of many reviews. `default` is, for
+English, the same list with negations, contrast words and intensifiers kept; for Chinese, our list
+of function characters and words (chinese_stopwords.txt: particles, pronouns, measure words),
+written with negations (不, 没, 别, 无, 未...), contrast words (但, 却...) and intensifiers (很,
+太, 最...) left out for the same reason; for other languages, no list (nothing removed).
 """
 
 from __future__ import annotations
@@ -28,11 +31,20 @@ def nltk_stopwords() -> frozenset[str]:
 
 
 @cache
-def stopword_list(name: str) -> frozenset[str]:
-    if name == "nltk":
-        return nltk_stopwords()
-    if name == "default":
-        return nltk_stopwords() - KEPT_FOR_SENTIMENT
+def chinese_stopwords() -> frozenset[str]:
+    text = resources.files(__package__).joinpath("chinese_stopwords.txt").read_text(encoding="utf-8")
+    return frozenset(word for line in text.splitlines() if not line.startswith("#") for word in line.split())
+
+
+@cache
+def stopword_list(name: str, language: str = "auto") -> frozenset[str]:
+    """`language` "auto" (a model saved before languages were detected) reads as English."""
     if name == "none":
         return frozenset()
-    raise ValueError(f"unknown stopword list {name!r}")
+    if name not in ("default", "nltk"):
+        raise ValueError(f"unknown stopword list {name!r}")
+    if language in ("auto", "en"):
+        return nltk_stopwords() if name == "nltk" else nltk_stopwords() - KEPT_FOR_SENTIMENT
+    if language == "zh" and name == "default":
+        return chinese_stopwords()
+    return frozenset()

@@ -17,11 +17,12 @@ import numpy as np
 import torch
 
 from ..config import ModelConfig, TokenizerConfig, TrainingConfig
+from ..errors import DataError
 from ..folder import EncoderFolder
 from ..models import SentimentNet
 from ..models.weight_drop import add_weight_dropout, remove_weight_dropout
 from ..text.batching import collate
-from ..text.tokenizer import TextTokenizer
+from ..text.tokenizer import OOV_ID, TextTokenizer
 from .batching import bucketed_batches
 from .callbacks import Callback, Checkpointing, EarlyStopping, GradualUnfreezing, History
 from .device import resolve_device, to_device
@@ -177,6 +178,7 @@ def train_classifier(train_texts: list[str], train_targets: np.ndarray, val_text
     pad_to = tokenizer_config.max_length if tokenizer_config.padding == "max_length" else None
     train_data = Encoded(tokenizer.encode(train_texts), train_targets, pad_to)
     val_data = Encoded(tokenizer.encode(val_texts), val_targets, pad_to) if val_texts is not None else None
+    check_tokenization(train_texts, train_data.sequences, val_data.sequences if val_data else None)
     unlabeled = tokenizer.encode(unlabeled_texts) if unlabeled_texts and training.uses_unlabeled else None
     network = SentimentNet(model_config, tokenizer.vocab_size, n_classes)
     info: dict[str, Any] = {"n_train": len(train_targets), "n_validation": len(val_targets) if val_data else 0,
@@ -216,6 +218,28 @@ def train_classifier(train_texts: list[str], train_targets: np.ndarray, val_text
         p.requires_grad_(True)
     network.cpu().eval()  # prediction, saving and serving run on the CPU copy
     return TrainedParts(tokenizer, network, history, info)
+
+
+def check_tokenization(texts: list[str], train: list[np.ndarray], val: list[np.ndarray] | None) -> None:
+    """Stop before training on what a model cannot learn from: reviews that tokenized into one or
+    two long "words" (a script without spaces that no rule split), or validation reviews made
+    mostly of words the vocabulary does not know."""
+    if not train:
+        return
+    tokens = float(np.median([len(ids) for ids in train]))
+    chars = float(np.median([len(text) for text in texts]))
+    if tokens <= 2 and chars >= 20 * tokens:
+        raise DataError(f"the median training review is {tokens:g} token(s) but {chars:g} characters long after "
+                        f"cleaning: its words are not separated by spaces. Keep \"split_unspaced_scripts\" in "
+                        f"text.pipeline (it splits Chinese, Japanese, Thai...), or set tokenizer.kind = \"bpe\"")
+    if val:
+        total = sum(len(ids) for ids in val)
+        unknown = sum(int((ids == OOV_ID).sum()) for ids in val)
+        if total >= 200 and unknown > 0.5 * total:
+            raise DataError(f"{unknown / total:.0%} of the validation reviews' tokens are not in the vocabulary "
+                            f"learned from the training reviews: the two may be in different languages or "
+                            f"scripts (see text.language), or the vocabulary is too small (tokenizer.vocab_size, "
+                            f"tokenizer.min_frequency)")
 
 
 def sequences_digest(sequences: list[np.ndarray]) -> str:
