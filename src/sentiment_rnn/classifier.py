@@ -131,11 +131,13 @@ class SentimentClassifier:
             callbacks: list | None = None, checkpoint_dir: str | Path | None = None,
             resume: bool = False) -> SentimentClassifier:
         """Train on raw `texts`/`labels`. Without `validation`, `training.val_fraction` of the data is
-        held out (stratified, seeded) for early stopping and the best-epoch choice. `unlabeled`: raw
-        reviews without labels: with `model.pretrained_embeddings = "auto"` word vectors are trained on
-        them and the training reviews (`embeddings` settings; cached), and the objectives that use
-        them read them (`training.virtual_adversarial_weight`, `training.entropy_weight`). `callbacks`: training.callbacks.Callback objects;
-        `checkpoint_dir` + `resume`: exact resume after an interruption."""
+        held out (stratified, seeded) for early stopping and the best-epoch choice; with
+        `text.language = "auto"` the language is read from `texts`' script. `unlabeled`: raw reviews
+        without labels: with `model.pretrained_embeddings = "auto"` word vectors are trained on them
+        and the training reviews (`embeddings` settings; cached), and the objectives that use them
+        read them (`training.virtual_adversarial_weight`, `training.entropy_weight`). `callbacks`:
+        training.callbacks.Callback objects; `checkpoint_dir` + `resume`: exact resume after an
+        interruption."""
         texts = _texts(texts, "texts")
         settings = self._fitting_settings()
         settings["text"] = settings["text"].for_texts(texts)
