@@ -90,10 +90,11 @@ def _jieba():
 
 # "didn't" → "did n't" (negation becomes its own token); "it's" → "it 's".
 # Every character that is neither a word character, whitespace nor an apostrophe is its own token;
-# runs of the same mark ("!!!", "...") collapse to one. Word characters are Python's \w plus the
-# combining marks (vowel signs, viramas, tone marks of Thai, Devanagari, Arabic...), which \w leaves
-# out and which must stay with the letter they sit on. The patterns are compiled on first use: the
-# marks' class comes from a scan of the Unicode database (a few tens of milliseconds).
+# runs of the same mark ("!!!", "...") collapse to one. A combining mark (a vowel sign, virama or
+# tone mark of Thai, Devanagari, Arabic...) that follows a word character belongs to that word,
+# though Python's \w leaves it out; one with no letter before it (IMDB's "it ́s", an acute accent
+# typed as an apostrophe) stays a mark of its own, as it always was. The patterns are compiled on
+# first use: the marks' class comes from a scan of the Unicode database (a few tens of ms).
 
 
 @functools.cache
@@ -107,15 +108,17 @@ def _patterns() -> dict[str, re.Pattern]:
             marks.append(f"{re.escape(chr(start))}-{re.escape(chr(code - 1))}")
             start = None
     m = "".join(marks)
-    word, not_word = f"[\\w{m}]", f"[^\\w{m}\\s']"
-    end = f"(?!{word})"
+    in_word = f"(?<=[\\w'{m}])[{m}]"  # a mark right after a word character (or such a mark)
+    word = f"(?:\\w|{in_word})"
+    after = f"(?![\\w{m}])"  # no word character follows (a mark after one is part of it)
     return {
-        "negation": re.compile(f"({word})n't{end}"),
-        "clitic": re.compile(f"({word})'(s|re|ve|ll|d|m){end}"),
-        "punct_run": re.compile(f"({not_word})\\1*"),
-        "stray_apostrophe": re.compile(f"(?<!{word})'(?!(?:s|re|ve|ll|d|m){end})|'(?!{word})"),
-        # within a whitespace-free chunk: pieces of word characters and apostrophes, and runs of marks
-        "token": re.compile(f"[\\w{m}']+|{not_word}+"),
+        "negation": re.compile(f"({word})n't{after}"),
+        "clitic": re.compile(f"({word})'(s|re|ve|ll|d|m){after}"),
+        "punct_run": re.compile(f"((?!{in_word})[^\\w\\s'])\\1*"),
+        "stray_apostrophe": re.compile(f"(?<![\\w{m}])'(?!(?:s|re|ve|ll|d|m){after})|'(?![\\w{m}])"),
+        # within a whitespace-free chunk: a word (word characters, apostrophes and the marks that
+        # follow them), or a run of other characters
+        "token": re.compile(f"[\\w'][\\w'{m}]*|[^\\w\\s']+"),
     }
 
 
@@ -163,8 +166,7 @@ def punctuation_tokens(text: str) -> list[str]:
                 append(piece)
             elif "'" in piece:
                 extend(_separate_piece(piece))
-            elif piece[0] == "_" or piece[0].isalnum() or unicodedata.category(piece[0])[0] == "M":
-                # word characters with an underscore or a combining mark
+            elif piece[0] == "_" or piece[0].isalnum():  # word characters with an underscore or a mark
                 append(piece)
             else:
                 extend(_mark_runs(piece))
