@@ -183,3 +183,19 @@ def test_auto_with_too_little_unlabeled_text_warns_and_starts_random(tiny_data):
         clf = SentimentClassifier(**settings).fit(*tiny_data, unlabeled=UNLABELED)
     assert clf.model_config_.pretrained_embeddings == ""
     assert clf.data_info_["pretrained_embeddings"]["auto"]["used"] is False
+
+
+def test_pretrain_embeddings_learns_from_a_user_s_chinese_file(tmp_path):
+    lines = tmp_path / "unlabeled.txt"
+    lines.write_text("\n".join(["味道很好，送餐很快", "太难吃了，送餐太慢", "好吃，下次还点", "不好吃，很失望"] * 5) + "\n",
+                     encoding="utf-8")
+    out = tmp_path / "zh.txt"
+    done = subprocess.run([sys.executable, "-m", "sentiment_rnn", "pretrain-embeddings", "--unlabeled-file",
+                           str(lines), "--out", str(out), "--json", "--set", "embeddings.dim=8",
+                           "--set", "embeddings.epochs=2", "--set", "embeddings.workers=1"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["reviews"] == 20
+    _, vectors = read_vectors(out)
+    assert {"味", "好", "吃", "送", "不"} <= set(vectors)  # one vector per character; 不 is no stopword
+    assert "味道很好" not in vectors  # never a whole unspaced phrase

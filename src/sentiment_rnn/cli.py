@@ -109,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arguments(vectors, "[text] cleaning and [embeddings]", "embeddings.dim=100")
     vectors.add_argument("--limit", type=int, help="the first N reviews only (quick trials)")
     vectors.add_argument("--seed", type=int, help="= embeddings.seed")
+    vectors.add_argument("--unlabeled-file", help="learn from this file (CSV/JSONL/Parquet `review` column, or plain "
+                                                  "lines; any language) instead of the archive (= data.unlabeled_file)")
 
     lm = command("pretrain-lm", "Train a recurrent language model on the unlabeled and training reviews "
                                 "(ULMFiT-style); train --init-encoder then fine-tunes it as a classifier.")
@@ -415,7 +417,8 @@ def cmd_pretrain_embeddings(args) -> int:
     from .pipeline import pretrain_embeddings
 
     config = ExperimentConfig.load(args.config, _overrides(args, (("archive", "data.archive"),
-                                                                  ("seed", "embeddings.seed"))))
+                                                                  ("seed", "embeddings.seed"),
+                                                                  ("unlabeled_file", "data.unlabeled_file"))))
     summary = pretrain_embeddings(config, args.out, args.limit, progress=None if args.json else DownloadProgress())
     if args.json:
         print(json.dumps(summary))

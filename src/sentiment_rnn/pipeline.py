@@ -248,16 +248,23 @@ def evaluate(clf: SentimentClassifier, reviews: Reviews, batch_size: int = 256) 
 
 def pretrain_embeddings(config: ExperimentConfig, out: str | Path, limit: int | None = None,
                         progress: Progress | None = None) -> dict[str, Any]:
-    """Word vectors (config.embeddings) from IMDB's 50k unlabeled and 25k training reviews, cleaned
-    by config.text exactly as the classifier cleans them; written to `out` in word2vec text format.
+    """Word vectors (config.embeddings) from `data.unlabeled_file` (any language: text.language
+    "auto" is read from its script), else IMDB's 50k unlabeled and 25k training reviews, cleaned by
+    config.text exactly as the classifier cleans them; written to `out` in word2vec text format.
     The test split is never read. `limit`: the first N reviews only (for quick trials)."""
     from .data.derived import prepare_cleaned
     from .embeddings import train_vectors, write_vectors
 
     started = time.perf_counter()
     texts: list[str] = []
-    for split in ("unsup", "train"):
-        cleaned, _, _ = prepare_cleaned(load_imdb_split(config.data.archive, split, progress=progress), config.text)
+    if config.data.unlabeled_file:
+        raw = load_text_file(config.data.unlabeled_file, config.data.text_column)
+        sources = [(raw, config.text.for_texts(raw.texts))]
+    else:
+        sources = [(load_imdb_split(config.data.archive, split, progress=progress), config.text)
+                   for split in ("unsup", "train")]
+    for raw, text in sources:
+        cleaned, _, _ = prepare_cleaned(raw, text)
         texts.extend(cleaned.texts)
     sentences = [text.split() for text in texts[:limit]]
     settings = config.embeddings
