@@ -29,6 +29,11 @@ NEGATIVE = ["an awful film", "terrible acting and a boring story", "dreadful , i
             "the worst film of the year", "dull and pointless", "i hated every minute", "a tedious mess"]
 
 
+# Tiny literal Chinese delivery reviews (no spaces between words), for the any-language tests.
+ZH_POS = ["味道很好，送餐很快", "好吃，分量足", "非常好吃，下次还点", "送餐快，态度好", "很新鲜，好评"]
+ZH_NEG = ["太难吃了，不会再点", "送餐太慢，菜都凉了", "味道很差，差评", "不好吃，很失望", "分量少，不新鲜"]
+
+
 def tiny_reviews(n_per_class: int = 40, seed: int = 0) -> tuple[list[str], list[str]]:
     rng = random.Random(seed)
     texts, labels = [], []

@@ -119,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     lm.add_argument("--direction", choices=["forward", "backward"], help="= lm.direction")
     lm.add_argument("--epochs", type=int, help="= lm.epochs")
     lm.add_argument("--limit", type=int, help="= lm.limit (the first N reviews; quick trials)")
+    lm.add_argument("--unlabeled-file", help="learn from this file (CSV/JSONL/Parquet `review` column, or plain "
+                                             "lines; any language) instead of the archive (= data.unlabeled_file)")
 
     evaluate = command("evaluate", "Score a saved model on the IMDB test split or on a labelled file.")
     evaluate.add_argument("model", help=MODEL_HELP)
@@ -436,7 +438,8 @@ def cmd_pretrain_lm(args) -> int:
     from .lm.pretrain import pretrain_lm
 
     config = ExperimentConfig.load(args.config, _overrides(args, (
-        ("archive", "data.archive"), ("direction", "lm.direction"), ("epochs", "lm.epochs"), ("limit", "lm.limit"))))
+        ("archive", "data.archive"), ("direction", "lm.direction"), ("epochs", "lm.epochs"), ("limit", "lm.limit"),
+        ("unlabeled_file", "data.unlabeled_file"))))
 
     def report(event: dict) -> None:  # progress on stderr (also with --json, which keeps stdout for the summary)
         if "val_perplexity" in event:

@@ -165,3 +165,17 @@ def test_lm_pipeline_benchmark_runs_end_to_end(archive, tmp_path):
     test = load_imdb_split(archive, "test")
     assert result["ensemble_test_accuracy"] == round(evaluate(Ensemble(members), test)["accuracy"], 4)
     assert (tmp_path / "runs" / "clf-backward" / "model.safetensors").is_file()
+
+
+def test_pretrain_lm_on_a_user_s_chinese_file_saves_the_detected_language(tmp_path):
+    from conftest import ZH_NEG, ZH_POS
+
+    lines = tmp_path / "unlabeled.txt"
+    lines.write_text("\n".join((ZH_POS + ZH_NEG) * 4) + "\n", encoding="utf-8")
+    config = ExperimentConfig.load(None, [f"data.unlabeled_file={json.dumps(str(lines))}", "lm.epochs=1",
+                                          "lm.sampled_softmax=8", *LM_SETTINGS[:-1], "lm.val_reviews=8"])
+    pretrain_lm(config, tmp_path / "zh-lm")
+    encoder = read_encoder_folder(tmp_path / "zh-lm")
+    assert encoder.text.language == "zh"  # read from the file's script, saved with the encoder
+    vocab = encoder.tokenizer.backend.get_vocab()
+    assert {"好", "吃", "送", "不"} <= set(vocab) and "味道很好" not in vocab  # one token per character

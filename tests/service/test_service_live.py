@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, start_server
+from conftest import ROOT, ZH_NEG, ZH_POS, start_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -93,8 +93,6 @@ def test_web_page_in_a_real_browser(live_server):
         browser.close()
 
 
-ZH_POS = ["味道很好，送餐很快", "好吃，分量足", "非常好吃，下次还点", "送餐快，态度好", "很新鲜，好评"]
-ZH_NEG = ["太难吃了，不会再点", "送餐太慢，菜都凉了", "味道很差，差评", "不好吃，很失望", "分量少，不新鲜"]
 
 
 @pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"), reason="needs Debian's chromium")

@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 
+from conftest import ZH_NEG, ZH_POS
 from sentiment_rnn import SentimentClassifier
 from sentiment_rnn.errors import DataError
 from sentiment_rnn.explain import explain, locate
@@ -62,8 +63,6 @@ def test_chinese_stopwords_keep_negations_intensifiers_and_contrast():
     assert stopword_list("default", "auto") == stopword_list("default", "en")  # models saved before languages
 
 
-ZH_POS = ["味道很好，送餐很快", "好吃，分量足", "非常好吃，下次还点", "送餐快，态度好", "很新鲜，好评"]
-ZH_NEG = ["太难吃了，不会再点", "送餐太慢，菜都凉了", "味道很差，差评", "不好吃，很失望", "分量少，不新鲜"]
 LANGUAGE_DATA = {
     "zh": (ZH_POS, ZH_NEG),
     "ja": (["とても美味しい", "配達が早い", "最高でした"], ["まずい", "配達が遅い", "最悪でした"]),

@@ -32,11 +32,19 @@ from .model import LanguageModel
 
 def lm_corpus(config: ExperimentConfig, progress=None) -> tuple[list[str], list[str]]:
     """(training texts, validation texts), cleaned by config.text: unlabeled + train reviews, with
-    `lm.val_reviews` of the train split held out for validation."""
-    from ..data.dataset import load_imdb_split
+    `lm.val_reviews` of the train split held out for validation; or, with `data.unlabeled_file`,
+    that file's texts, `lm.val_reviews` of them held out."""
+    from ..data.dataset import load_imdb_split, load_text_file
     from ..data.derived import prepare_cleaned
 
     lm = config.lm
+    if config.data.unlabeled_file:
+        own, _, _ = prepare_cleaned(load_text_file(config.data.unlabeled_file, config.data.text_column), config.text)
+        order = np.random.default_rng(lm.seed).permutation(len(own.texts))
+        texts = [own.texts[i] for i in order[lm.val_reviews:]]
+        if lm.limit:
+            texts = texts[:lm.limit]
+        return texts, [own.texts[i] for i in order[:lm.val_reviews]]
     unlabeled, _, _ = prepare_cleaned(load_imdb_split(config.data.archive, "unsup", progress=progress), config.text)
     train, _, _ = prepare_cleaned(load_imdb_split(config.data.archive, "train", progress=progress), config.text)
     order = np.random.default_rng(lm.seed).permutation(len(train.texts))
@@ -121,6 +129,11 @@ def pretrain_lm(config: ExperimentConfig, out: str | Path, on_progress: Callable
     out = Path(out)
     started = time.perf_counter()
     torch.manual_seed(lm.seed)
+    if config.data.unlabeled_file and config.text.language == "auto":  # the file's script decides, and is saved
+        from ..data.dataset import load_text_file
+
+        own = load_text_file(config.data.unlabeled_file, config.data.text_column)
+        config = dataclasses.replace(config, text=config.text.for_texts(own.texts))
     texts, val_texts = lm_corpus(config, progress)
     tokenizer_config = dataclasses.replace(config.tokenizer, max_length=lm.max_length, truncation="head")
     tokenizer = TextTokenizer.train(texts, tokenizer_config)
