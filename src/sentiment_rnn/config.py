@@ -146,8 +146,8 @@ class ModelConfig:
     # data.unlabeled_file, or `fit(unlabeled=...)`), cached by content digest; a random start when there
     # are none. A path: a word2vec/GloVe text file (`pretrain-embeddings` writes one). "": random.
     pretrained_embeddings: str = "auto"
-    # Keep pretrained vectors fixed during training (never a random start): on IMDB frozen "auto"
-    # vectors reached 0.918 validation accuracy, fine-tuned ones 0.907 (they overfit by epoch 2).
+    # Keep pretrained vectors fixed during training (never a random start): fine-tuned, the
+    # vectors let the classifier overfit its labelled reviews (chosen on validation: docs/pretraining.md).
     freeze_embeddings: bool = True
     # Start embedding + encoder from a `pretrain-lm` folder: its cleaning, vocabulary and recurrent
     # architecture then replace text.*, the vocabulary and the model's recurrent settings.
@@ -175,7 +175,7 @@ class ModelConfig:
 class TrainingConfig:
     """Optimisation, batching, early stopping and checkpoints."""
 
-    epochs: int = 8  # with the default "auto" vectors validation accuracy rose to the 8th (0.918 at 6, 0.921 at 8)
+    epochs: int = 8  # frozen "auto" vectors underfit at 4; validation accuracy rose to the 8th (docs/pretraining.md)
     batch_size: int = 64
     optimizer: Literal["adamw", "adam"] = "adamw"
     learning_rate: float = 6e-3
@@ -241,7 +241,7 @@ class EmbeddingsConfig:
     min_count: int = 2
     skip_gram: bool = True  # skip-gram (better for rare words) rather than CBOW
     negative: int = 5  # negative samples per positive pair
-    epochs: int = 3  # on IMDB, 3 passes gave the classifier the validation accuracy 5 did, in 60 % of the time
+    epochs: int = 3  # 3 passes serve the classifier as well as 5, for less time (docs/pretraining.md)
     workers: int = 2
     seed: int = 42
 
