@@ -8,7 +8,7 @@ exercises cuDNN's recurrent kernels, autocast and pinned, non-blocking copies.
 
     .venv/bin/python benchmarks/gpu_epoch.py --archive ../shared/data/aclImdb_v1.tar.gz
     .venv/bin/python benchmarks/gpu_epoch.py --device cpu --limit 2000      # the same path, on CPU
-    .venv/bin/python benchmarks/gpu_epoch.py --epochs 4 --sync-check        # the whole default recipe
+    .venv/bin/python benchmarks/gpu_epoch.py --epochs 8 --sync-check        # the whole default recipe
 
 `--sync-check` runs the training under `torch.cuda.set_sync_debug_mode("warn")` and reports every
 place that made the host wait for the GPU, with counts: per-step sites would show up with about one

@@ -24,7 +24,7 @@ def test_get_params_shallow_and_deep():
     assert clf.get_params(deep=False) == {"text": None, "tokenizer": None, "model": config, "training": None,
                                           "embeddings": None}
     deep = clf.get_params()
-    assert deep["model__hidden_size"] == 24 and deep["training__epochs"] == 4 and deep["model"] is config
+    assert deep["model__hidden_size"] == 24 and deep["training__epochs"] == 8 and deep["model"] is config
 
 
 def test_set_params_whole_sections_and_single_fields():
