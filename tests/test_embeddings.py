@@ -102,7 +102,7 @@ def test_pretrain_embeddings_cli_reads_unlabeled_and_train_never_test(tmp_path):
     assert "<br" not in " ".join(vectors)  # cleaned like the classifier's input
 
 
-AUTO_SETTINGS = {**TINY_SETTINGS, "embeddings": {"min_count": 1, "epochs": 2, "workers": 1}}
+AUTO_SETTINGS = {**TINY_SETTINGS, "embeddings": {"min_count": 1, "epochs": 2, "workers": 1, "min_reviews": 1}}
 UNLABELED = ["onlyinunlabeled words about a film", "another onlyinunlabeled review of a film"] * 4
 
 
@@ -199,3 +199,11 @@ def test_pretrain_embeddings_learns_from_a_user_s_chinese_file(tmp_path):
     _, vectors = read_vectors(out)
     assert {"味", "好", "吃", "送", "不"} <= set(vectors)  # one vector per character; 不 is no stopword
     assert "味道很好" not in vectors  # never a whole unspaced phrase
+
+
+def test_auto_from_too_few_reviews_warns_and_starts_random(tiny_data):
+    settings = {**AUTO_SETTINGS, "embeddings": {**AUTO_SETTINGS["embeddings"], "min_reviews": 1000}}
+    with pytest.warns(UserWarning, match=r"the embedding starts random: 88 unlabeled \+ training reviews are too "
+                                         r"few to learn word vectors from \(embeddings.min_reviews = 1000\)"):
+        clf = SentimentClassifier(**settings).fit(*tiny_data, unlabeled=UNLABELED)
+    assert clf.model_config_.pretrained_embeddings == ""

@@ -322,6 +322,14 @@ def _resolve_auto_vectors(settings: dict[str, Any], texts: list[str], val_texts:
     from .training.distributed import current
 
     corpus = [*unlabeled, *sorted([*texts, *(val_texts or [])])]
+    wanted = settings["embeddings"].min_reviews
+    if len(corpus) < wanted:
+        import warnings
+
+        why = (f"{len(corpus)} unlabeled + training reviews are too few to learn word vectors from "
+               f"(embeddings.min_reviews = {wanted})")
+        warnings.warn(f"the embedding starts random: {why}", stacklevel=3)
+        return dataclasses.replace(model, pretrained_embeddings=""), {"used": False, "why": why}
     context = current()
     if context.world_size > 1 and context.rank != 0:
         _barrier()  # under torchrun rank 0 trains the vectors once; the others then find them cached

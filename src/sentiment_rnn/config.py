@@ -244,12 +244,16 @@ class EmbeddingsConfig:
     epochs: int = 3  # 3 passes serve the classifier as well as 5, for less time (docs/pretraining.md)
     workers: int = 2
     seed: int = 42
+    # "auto" vectors need at least this many reviews (unlabeled + labelled): from fewer, word2vec
+    # gives vectors close to noise, which a frozen embedding could not unlearn; the start is random.
+    min_reviews: int = 1000
 
     def __post_init__(self) -> None:
         _check_choice("embeddings", "algorithm", self.algorithm, ("word2vec", "fasttext"))
         for name in ("window", "min_count", "negative", "epochs", "workers"):
             _check_range("embeddings", name, getattr(self, name), 1)
         _check_range("embeddings", "dim", self.dim, 0)
+        _check_range("embeddings", "min_reviews", self.min_reviews, 1)
 
     def for_model(self, model: ModelConfig) -> EmbeddingsConfig:
         """These settings with the vector size a classifier with `model` needs."""
