@@ -49,8 +49,8 @@ def test_two_processes_match_one_and_write_one_model_and_one_run(tmp_path):
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'two.db'}")
     runs = mlflow.search_runs(experiment_names=["ddp"])
     assert len(runs) == 1 and runs.iloc[0]["status"] == "FINISHED"
-    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["cache", "cache-one", "cache-two", "mlruns",
-                                                                       "one", "two"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["cache-one", "cache-two", "mlruns", "one",
+                                                                       "two"]
     vectors = json.loads((tmp_path / "two" / "config.json").read_text())["data"]["pretrained_embeddings"]["auto"]
     assert vectors["used"] and not vectors["reused"]  # trained once under torchrun (rank 0), then shared
     assert len(list((tmp_path / "cache-two" / "vectors").iterdir())) == 1
