@@ -324,28 +324,27 @@ def _resolve_auto_vectors(settings: dict[str, Any], texts: list[str], val_texts:
     corpus = [*unlabeled, *sorted([*texts, *(val_texts or [])])]
     wanted = settings["embeddings"].min_reviews
     if len(corpus) < wanted:
-        import warnings
-
-        why = (f"{len(corpus)} unlabeled + training reviews are too few to learn word vectors from "
-               f"(embeddings.min_reviews = {wanted})")
-        warnings.warn(f"the embedding starts random: {why}", stacklevel=3)
-        return dataclasses.replace(model, pretrained_embeddings=""), {"used": False, "why": why}
+        return _random_start(model, f"{len(corpus)} unlabeled + training reviews are too few to learn word vectors "
+                                    f"from (embeddings.min_reviews = {wanted})")
     context = current()
     if context.world_size > 1 and context.rank != 0:
         _barrier()  # under torchrun rank 0 trains the vectors once; the others then find them cached
     try:
         path, info = cached_vectors(corpus, settings["embeddings"].for_model(model))
-    except DataError as exc:  # too little text to learn vectors from: the start is random, and we say so
-        import warnings
-
-        warnings.warn(f"the embedding starts random: {exc}", stacklevel=4)
-        path, info = "", {"error": str(exc)}
+    except DataError as exc:  # e.g. no word frequent enough
+        return _random_start(model, str(exc))
     finally:
         if context.world_size > 1 and context.rank == 0:
             _barrier()
-    if not path:
-        return dataclasses.replace(model, pretrained_embeddings=""), {"used": False, "why": info["error"]}
     return dataclasses.replace(model, pretrained_embeddings=str(path)), {"used": True, **info}
+
+
+def _random_start(model: ModelConfig, why: str) -> tuple[ModelConfig, dict]:
+    """No vectors after all: a random start, said in a warning and recorded with the model."""
+    import warnings
+
+    warnings.warn(f"the embedding starts random: {why}", stacklevel=4)
+    return dataclasses.replace(model, pretrained_embeddings=""), {"used": False, "why": why}
 
 
 def _barrier() -> None:
