@@ -112,11 +112,10 @@ def main() -> None:
             print(json.dumps(run), flush=True)
             runs.append(run)
 
-    import platform
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from recipe import machine  # sibling benchmark script: CPU model, cores, GPU
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-    summary = {"machine": {"cpus": os.cpu_count(), "cpu": cpu}, "seeds": args.seeds, "configs": {}}
+    summary = {"machine": machine(), "seeds": args.seeds, "configs": {}}
     for name in args.configs:
         mine = [r for r in runs if r["config"] == name]
         summary["configs"][name] = {
