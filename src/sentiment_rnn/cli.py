@@ -162,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
             ("max_explain_chars", "characters per text to explain (422 above)"),
             ("max_explain_queue", "explanations running or waiting before 503"),
             ("timeout_s", "per-request limit (504 after)"),
+            ("read_timeout_s", "a request's headers, then its body, must arrive within this (408 after)"),
             ("engine", ENGINE_HELP), ("threads", THREADS_HELP)):
         value = getattr(defaults, field_name)
         serve.add_argument("--" + field_name.replace("_", "-"), dest=field_name, type=type(value), default=value,

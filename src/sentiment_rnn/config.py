@@ -456,6 +456,9 @@ class ServiceConfig:
     max_explain_chars: int = 5_000
     max_explain_queue: int = 4
     timeout_s: float = 10.0  # per request; past it: 504
+    # A request's line and headers, and then its body, must arrive within this: a client that
+    # trickles them (slowloris) would otherwise hold a connection forever. Past it: 408, closed.
+    read_timeout_s: float = 10.0
     engine: str = "auto"  # inference engine: torch | onnx | onnx-int8 | auto (onnx when installed)
     threads: int = 0  # inference threads; 0: one per core
 
@@ -466,4 +469,5 @@ class ServiceConfig:
             _check_range("service", name, getattr(self, name), 1)
         _check_range("service", "max_wait_ms", self.max_wait_ms, 0.0)
         _check_range("service", "timeout_s", self.timeout_s, 0.001)
+        _check_range("service", "read_timeout_s", self.read_timeout_s, 0.001)
         _check_range("service", "threads", self.threads, 0)

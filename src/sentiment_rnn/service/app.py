@@ -1,7 +1,7 @@
 """The FastAPI app: predictions and explanations over HTTP, health, metrics, and the web page.
 
 Status codes (never a 500 for anything a client sends):
-  400 body is not valid UTF-8 · 413 body larger than `max_body_bytes` · 415 not application/json ·
+  400 body is not valid UTF-8 · 408 headers or body slower than `read_timeout_s` · 413 body larger than `max_body_bytes` · 415 not application/json ·
   422 malformed JSON, wrong
   types, an empty list, more than `max_texts` texts or a text longer than `max_chars` characters ·
   503 queue full (with Retry-After) or model not ready · 504 the request's time limit passed.
@@ -83,7 +83,7 @@ class ErrorResponse(BaseModel):
 
 
 ERRORS = {status: {"model": ErrorResponse, "description": text} for status, text in {
-    400: "body is not valid UTF-8", 413: "body too large", 415: "body is not application/json",
+    400: "body is not valid UTF-8", 408: "body came too slowly (read_timeout_s)", 413: "body too large", 415: "body is not application/json",
     422: "malformed JSON, wrong types, or limits exceeded",
     503: "queue full (see Retry-After) or model not ready", 504: "request timed out"}.items()}
 
@@ -135,14 +135,13 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type != "application/json":
             raise HTTPException(415, f"send the body as application/json (got {media_type or 'no content type'!r})")
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > config.max_body_bytes:
-                raise HTTPException(413, f"body is over the {config.max_body_bytes}-byte limit")
-            chunks.append(chunk)
         try:
-            text = b"".join(chunks).decode("utf-8")
+            raw = await asyncio.wait_for(read_body(request), config.read_timeout_s)
+        except TimeoutError:
+            raise HTTPException(408, f"the body did not arrive within {config.read_timeout_s} s (read_timeout_s)",
+                                headers={"Connection": "close"}) from None
+        try:
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise HTTPException(400, f"body is not valid UTF-8 (invalid byte at offset {exc.start})") from None
         try:
@@ -152,6 +151,15 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
         if not state["ready"]:
             raise HTTPException(503, "model is not ready", headers={"Retry-After": "1"})
         return body
+
+    async def read_body(request: Request) -> bytes:
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > config.max_body_bytes:
+                raise HTTPException(413, f"body is over the {config.max_body_bytes}-byte limit")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     async def with_timeout(awaitable):
         try:
@@ -322,9 +330,13 @@ def serve(model_dir: Path, config: ServiceConfig, info: dict[str, Any]) -> None:
 
     import uvicorn
 
+    from . import protocol
+
     os.environ[ENV_KEY] = json.dumps({"model_dir": str(model_dir), "config": dataclasses.asdict(config), "info": info})
+    os.environ[protocol.ENV_KEY] = str(config.read_timeout_s)
     uvicorn.run("sentiment_rnn.service.app:app_from_env", factory=True, host=config.host, port=config.port,
-                workers=config.workers, log_level="warning", timeout_graceful_shutdown=30)
+                workers=config.workers, log_level="warning", timeout_graceful_shutdown=30,
+                http=protocol.DEFAULT_PROTOCOL)
 
 
 def app_from_env() -> FastAPI:

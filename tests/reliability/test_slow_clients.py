@@ -1,0 +1,114 @@
+"""Clients that send a request too slowly (slowloris) are cut off; everyone else is still served."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from conftest import free_port, start_server
+
+
+def trickle(port: int, first: bytes, drip: bytes, every_s: float, for_s: float) -> tuple[bytes, float]:
+    """Send `first`, then `drip` every `every_s` seconds; what the server answered, and when it closed."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=for_s + 5) as conn:
+        conn.sendall(first)
+        answer = b""
+        while time.monotonic() - started < for_s:
+            try:
+                conn.sendall(drip)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            conn.settimeout(every_s)
+            try:
+                data = conn.recv(4096)
+            except TimeoutError:
+                continue
+            except ConnectionResetError:
+                break
+            if not data:
+                break
+            answer += data
+        return answer, time.monotonic() - started
+
+
+HEADERS_FOREVER = (b"POST /v1/predict HTTP/1.1\r\nHost: x\r\n", b"X-a: b\r\n")
+
+
+async def hello_app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+@pytest.mark.parametrize("kind", ["H11WithDeadline", "HttpToolsWithDeadline"])
+def test_each_protocol_cuts_off_trickled_headers_and_keeps_serving(kind, monkeypatch):
+    import uvicorn
+
+    from sentiment_rnn.service import protocol
+
+    protocol_class = getattr(protocol, kind)
+    if protocol_class is None:
+        pytest.skip("httptools is not installed")
+    monkeypatch.setenv(protocol.ENV_KEY, "1")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(hello_app, host="127.0.0.1", port=port, http=protocol_class,
+                                           log_level="error", lifespan="on"))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        answer, seconds = trickle(port, *HEADERS_FOREVER, every_s=0.2, for_s=6)
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert seconds < 3  # 1 s deadline, not the 6 s the client would have gone on for
+        # Keep-alive: the second request on one connection gets its own deadline, and a fast one is served.
+        with socket.create_connection(("127.0.0.1", port)) as conn:
+            for _ in range(2):
+                conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                response = b""
+                while not response.endswith(b"ok"):
+                    response += conn.recv(4096)
+                assert response.startswith(b"HTTP/1.1 200")
+                time.sleep(0.6)  # 1.2 s in all on this connection: each request is within its own 1 s
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_the_service_cuts_off_slow_headers_and_slow_bodies_while_answering_others(_trained_model_dir):
+    proc, url = start_server(_trained_model_dir, "--read-timeout-s", "1")
+    port = int(url.rsplit(":", 1)[1])
+    try:
+        results = {}
+
+        def slow(name, first, drip):
+            results[name] = trickle(port, first, drip, every_s=0.2, for_s=8)
+
+        body_head = (b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 100000\r\n\r\n{\"texts\": [\"")
+        threads = [threading.Thread(target=slow, args=(f"headers{i}", *HEADERS_FOREVER)) for i in range(5)]
+        threads += [threading.Thread(target=slow, args=(f"body{i}", body_head, b"a")) for i in range(5)]
+        for t in threads:
+            t.start()
+        request = urllib.request.Request(url + "/v1/predict", b'{"texts": ["a great film"]}',
+                                         {"content-type": "application/json"})
+        assert urllib.request.urlopen(request, timeout=5).status == 200  # served beside the slow ones
+        for t in threads:
+            t.join()
+        for name, (answer, seconds) in results.items():
+            assert answer.startswith(b"HTTP/1.1 408"), (name, answer[:200])
+            assert seconds < 4, (name, seconds)
+        assert b"read_timeout_s" in results["body0"][0]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
