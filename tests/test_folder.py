@@ -66,6 +66,16 @@ def test_a_tokenizer_from_another_model_is_refused(tiny_model_dir, tmp_path, tin
         SentimentClassifier.load(tiny_model_dir)
 
 
+def test_weights_from_another_save_of_the_same_shape_are_refused(tiny_model_dir, tmp_path, tiny_data):
+    """What a crash between a save's renames, or a copy from a sibling model, leaves: every check of
+    shape passes, only the digests recorded in config.json tell."""
+    other = SentimentClassifier(**{**TINY_SETTINGS, "training": {**TINY_SETTINGS["training"], "epochs": 1, "seed": 7}})
+    other.fit(*tiny_data).save(tmp_path / "other")
+    shutil.copy(tmp_path / "other" / "model.safetensors", tiny_model_dir / "model.safetensors")
+    with pytest.raises(ModelError, match=r"model\.safetensors is not the file .*config\.json was saved with"):
+        SentimentClassifier.load(tiny_model_dir)
+
+
 def test_nan_weights_are_refused_and_the_service_does_not_start(tiny_model_dir):
     path = tiny_model_dir / "model.safetensors"
     weights = load_file(path)

@@ -5,6 +5,7 @@
     ├── DataError          a file, row, column, label or archive member that cannot be used
     │   └── DownloadError  a download that failed or did not match its checksum
     ├── ModelError         a model folder that is missing, incomplete or incompatible
+    ├── OutputError        a file that cannot be written (a full disk); what was there before is kept
     ├── TrackingError      a tracking store that cannot be reached; a run, model or alias that does not exist
     └── QueueFull          the service's prediction queue is full (answered 503 with Retry-After)
 
@@ -39,6 +40,11 @@ class DownloadError(DataError):
 
 class ModelError(SentimentRNNError):
     """A saved model that cannot be loaded: missing files, a bad config, mismatched weights."""
+
+
+class OutputError(SentimentRNNError, OSError):
+    """A file that could not be written, such as on a full disk. Writes are atomic, so the file's
+    previous content (if any) is still there, and no partial file is left behind."""
 
 
 class TrackingError(SentimentRNNError):

@@ -14,8 +14,11 @@ An encoder folder (written by `sentiment-rnn pretrain-lm`, read by `model.init_e
     tokenizer.json       the vocabulary (a classifier started from this encoder keeps it)
     encoder.safetensors  embedding.*, encoder.* (the classifier's names) and the LM's output layer
 
-Everything is JSON or safetensors: no pickle anywhere. Files are written atomically, config.json
-last, so a folder whose config.json exists is complete.
+Everything is JSON or safetensors: no pickle anywhere. A folder is written as one unit (io.write_unit):
+all files to temporary names, then renamed into place with config.json last, so a full disk or a
+crash while writing leaves the previous model whole. config.json records the SHA-256 of the files
+beside it, and loading refuses a folder whose files do not match (a crash between the renames, or
+a file copied in from another model).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import torch
 
 from .config import LanguageModelConfig, ModelConfig, TextConfig, TokenizerConfig, TrainingConfig, build_section
 from .errors import ConfigError, ModelError
-from .io import atomic_write_json, load_tensors, save_tensors
+from .io import bytes_writer, json_writer, load_tensors, sha256_file, tensors_bytes, tensors_writer, write_unit
 from .models import SentimentNet
 from .text.tokenizer import TextTokenizer
 from .version import __version__
@@ -84,21 +87,39 @@ def library_versions() -> dict[str, str]:
 def write_model_folder(path: str | Path, *, classes: list[str], sections: dict[str, Any], tokenizer: TextTokenizer,
                        network: torch.nn.Module, data_info: dict[str, Any], metrics: dict[str, Any]) -> Path:
     """`sections`: the text, tokenizer, model and training settings (dataclasses) the model was fitted with."""
+    import hashlib
+
     folder = Path(path)
-    folder.mkdir(parents=True, exist_ok=True)
-    tokenizer.save(folder / "tokenizer.json")
-    save_tensors(folder / "model.safetensors", network.state_dict())
-    atomic_write_json(folder / "metrics.json", metrics)
-    atomic_write_json(folder / "config.json", {
-        "format_version": MODEL_FORMAT_VERSION,
-        "classes": classes,
-        "vocab_size": tokenizer.vocab_size,
-        **{name: dataclasses.asdict(section) for name, section in sections.items()},
-        "data": data_info,
-        "versions": library_versions(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    contents = {"tokenizer.json": tokenizer.to_json().encode("utf-8"), "model.safetensors": tensors_bytes(network.state_dict())}
+    write_unit(folder, {
+        **{name: bytes_writer(content) for name, content in contents.items()},
+        "metrics.json": json_writer(metrics),
+        "config.json": json_writer({
+            "format_version": MODEL_FORMAT_VERSION,
+            "classes": classes,
+            "vocab_size": tokenizer.vocab_size,
+            **{name: dataclasses.asdict(section) for name, section in sections.items()},
+            "data": data_info,
+            "versions": library_versions(),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "files": {name: hashlib.sha256(content).hexdigest() for name, content in contents.items()},
+        }),
     })
     return folder
+
+
+def _check_digests(folder: Path, raw: dict[str, Any]) -> None:
+    """The files must be the ones config.json was written with (folders saved before digests were
+    recorded have none to check)."""
+    recorded = raw.get("files")
+    if recorded is None:
+        return
+    if not isinstance(recorded, dict):
+        raise ModelError(f"{folder / 'config.json'}: field 'files' must map file names to SHA-256 digests")
+    for name, digest in recorded.items():
+        if name not in MODEL_FILES or sha256_file(folder / name) != digest:
+            raise ModelError(f"{folder / name} is not the file {folder / 'config.json'} was saved with (SHA-256 "
+                             f"differs): the folder was changed or only partly written; save or copy the model again")
 
 
 def _require_files(folder: Path, files: tuple[str, ...], what: str) -> None:
@@ -163,6 +184,7 @@ def read_model_folder(path: str | Path) -> ModelFolder:
     for name, tensor in weights.items():
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
             raise ModelError(f"{weights_path}: tensor {name!r} holds NaN or infinite values; this model cannot predict")
+    _check_digests(folder, raw)  # after the checks that say more precisely what is wrong
     network = SentimentNet(sections["model"], vocab_size, len(classes))
     network.load_state_dict(weights)
     network.eval()
@@ -194,13 +216,14 @@ def _check_shapes(path: Path, expected: dict[str, tuple[int, ...]]) -> None:
 
 def write_encoder_folder(path: Path, *, weights: dict[str, torch.Tensor], tokenizer: TextTokenizer,
                          lm: LanguageModelConfig, text: TextConfig, history: list[dict[str, Any]]) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    tokenizer.save(path / "tokenizer.json")
-    save_tensors(path / "encoder.safetensors", weights)
-    atomic_write_json(path / "config.json", {
-        "format_version": ENCODER_FORMAT_VERSION, "kind": ENCODER_KIND, "vocab_size": tokenizer.vocab_size,
-        "lm": dataclasses.asdict(lm), "text": dataclasses.asdict(text),
-        "tokenizer": dataclasses.asdict(tokenizer.config), "history": history})
+    write_unit(path, {
+        "tokenizer.json": bytes_writer(tokenizer.to_json().encode("utf-8")),
+        "encoder.safetensors": tensors_writer(weights),
+        "config.json": json_writer({
+            "format_version": ENCODER_FORMAT_VERSION, "kind": ENCODER_KIND, "vocab_size": tokenizer.vocab_size,
+            "lm": dataclasses.asdict(lm), "text": dataclasses.asdict(text),
+            "tokenizer": dataclasses.asdict(tokenizer.config), "history": history}),
+    })
 
 
 def read_encoder_settings(path: str | Path) -> tuple[LanguageModelConfig, TextConfig, TokenizerConfig, dict[str, Any]]:

@@ -3,46 +3,126 @@ tensors in safetensors files."""
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .errors import OutputError
 
-def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
+Writer = Callable[[str], None]
+
+
+def atomic_write(path: str | Path, write: Writer) -> None:
     """Call `write(tmp_path)`, then rename the temporary file over `path` in one step."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    write_unit(Path(path).parent, {Path(path).name: write})
+
+
+def write_unit(folder: str | Path, writers: dict[str, Writer]) -> None:
+    """Write several files of `folder` as one unit, as far as a file system allows: every file goes
+    to a temporary name first, and only when all are written are they renamed into place, in the
+    order given (put the file that marks the unit complete last). A failure while writing, such
+    as a full disk, removes the temporary files and leaves the folder exactly as it was."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    staged: dict[str, str] = {}
     try:
-        write(tmp)
-        os.replace(tmp, path)
+        for name, write in writers.items():
+            fd, staged[name] = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+            os.close(fd)
+            try:
+                write(staged[name])
+            except Exception as exc:
+                if out_of_space(exc):
+                    raise OutputError(f"{folder / name}: no space left on the device ({free_space(folder)} free); "
+                                      f"nothing was replaced and no partial file was left") from exc
+                raise
+        for name, tmp in staged.items():
+            os.replace(tmp, folder / name)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for tmp in staged.values():
+            Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
+def out_of_space(exc: BaseException) -> bool:
+    """A full disk or quota, told by errno or, from libraries that wrap it (safetensors, pyarrow), by text."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return True
+    text = str(exc)
+    return any(sign in text for sign in ("No space left on device", "os error 28", "Disk quota exceeded"))
+
+
+def free_space(folder: Path) -> str:
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return "unknown"
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if free < 1024 or unit == "GiB":
+            return f"{free:.0f} {unit}" if unit == "bytes" else f"{free:.1f} {unit}"
+        free /= 1024
+    return ""
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def text_writer(text: str) -> Writer:
     def write(tmp: str) -> None:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
 
-    atomic_write(path, write)
+    return write
 
 
-def atomic_write_json(path: str | Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+def json_writer(obj: Any) -> Writer:
+    return text_writer(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
-def save_tensors(path: str | Path, tensors: dict) -> None:
-    """Tensors to a safetensors file (never pickle), atomically; copied to the CPU first."""
+def bytes_writer(content: bytes) -> Writer:
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            f.write(content)
+
+    return write
+
+
+def tensors_bytes(tensors: dict) -> bytes:
+    """A safetensors file's bytes, in memory (to know its digest before it is written)."""
+    from safetensors.torch import save
+
+    return save({k: v.detach().contiguous().cpu() for k, v in tensors.items()})
+
+
+def tensors_writer(tensors: dict) -> Writer:
+    """Tensors to a safetensors file (never pickle); copied to the CPU first."""
     from safetensors.torch import save_file
 
     plain = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-    atomic_write(path, lambda tmp: save_file(plain, tmp))
+    return lambda tmp: save_file(plain, tmp)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write(path, text_writer(text))
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    atomic_write(path, json_writer(obj))
+
+
+def save_tensors(path: str | Path, tensors: dict) -> None:
+    atomic_write(path, tensors_writer(tensors))
 
 
 def load_tensors(path: str | Path) -> dict:

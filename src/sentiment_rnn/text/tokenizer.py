@@ -119,10 +119,13 @@ class TextTokenizer:
             return np.array([OOV_ID], dtype=np.int64)
         return ids[self._kept_positions(len(ids))]
 
+    def to_json(self) -> str:
+        return self.backend.to_str(pretty=False)
+
     def save(self, path: Path) -> None:
         from ..io import atomic_write_text
 
-        atomic_write_text(path, self.backend.to_str(pretty=False))
+        atomic_write_text(path, self.to_json())
 
     @classmethod
     def load(cls, path: Path, config: TokenizerConfig) -> TextTokenizer:

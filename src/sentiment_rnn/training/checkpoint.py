@@ -6,7 +6,6 @@ holds the weights of the best validation epoch so far (training/callbacks.py dec
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -16,7 +15,7 @@ from typing import Any
 import torch
 
 from ..errors import ModelError
-from ..io import atomic_write_json, load_tensors, save_tensors
+from ..io import atomic_write_json, load_tensors, save_tensors, sha256_file
 
 
 def flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -50,11 +49,15 @@ def save_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     opt_tensors, opt_meta = flatten_optimizer(optimizer.state_dict())
-    save_tensors(staging / "model.safetensors", model.state_dict())
-    save_tensors(staging / "optimizer.safetensors", {**opt_tensors, "rng.torch": torch.get_rng_state()})
-    digests = {name: _sha256(staging / name) for name in TENSOR_FILES}
-    # progress.json last: its presence marks a complete checkpoint.
-    atomic_write_json(staging / "progress.json", {"optimizer": opt_meta, "digests": digests, **progress})
+    try:
+        save_tensors(staging / "model.safetensors", model.state_dict())
+        save_tensors(staging / "optimizer.safetensors", {**opt_tensors, "rng.torch": torch.get_rng_state()})
+        digests = {name: sha256_file(staging / name) for name in TENSOR_FILES}
+        # progress.json last: its presence marks a complete checkpoint.
+        atomic_write_json(staging / "progress.json", {"optimizer": opt_meta, "digests": digests, **progress})
+    except Exception:  # a full disk, say: the half-written new checkpoint goes, the last complete one stays
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     shutil.rmtree(previous, ignore_errors=True)
     if folder.exists():
         os.replace(folder, previous)
@@ -73,7 +76,7 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim
         return None
     meta = json.loads((candidate / "progress.json").read_text())
     for name, digest in meta.pop("digests", {}).items():
-        if _sha256(candidate / name) != digest:
+        if sha256_file(candidate / name) != digest:
             raise ModelError(f"{candidate / name} does not match its checkpoint's progress.json (a file from another "
                              f"write): delete {candidate} to start over")
     model.load_state_dict(load_tensors(candidate / "model.safetensors"))
@@ -89,10 +92,3 @@ TENSOR_FILES = ("model.safetensors", "optimizer.safetensors")
 def _sibling(folder: Path, suffix: str) -> Path:
     return folder.with_name(f"{folder.name}.{suffix}")
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
