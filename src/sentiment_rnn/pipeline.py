@@ -13,7 +13,7 @@ from .classifier import SentimentClassifier
 from .config import DataConfig, ExperimentConfig
 from .data.dataset import Reviews, load_imdb_split, load_labeled_file, load_text_file
 from .data.imdb import Progress, resolve_archive
-from .errors import DataError
+from .errors import DataError, TrackingError
 from .metrics import classification_report
 from .training.callbacks import Callback
 from .training.distributed import current
@@ -111,8 +111,20 @@ def _train(config, out, callbacks, resume, progress, tracker, evaluate_test):
     if rank == 0:
         clf.save(out, metrics={"training": summary, **({"test": test_report} if test_report else {})})
     if tracker is not None and rank == 0:
-        summary.update(_log_run(tracker, config, clf, out, raw, cleaned, cleaned_file, reused, train_part, val_part,
-                                test_report))
+        if not tracker.lost:
+            try:
+                summary.update(_log_run(tracker, config, clf, out, raw, cleaned, cleaned_file, reused, train_part,
+                                        val_part, test_report))
+            except Exception as exc:  # noqa: BLE001 - any failure of the store; the model is already saved
+                from .tracking.runs import describe_failure
+
+                tracker.lost = f"recording the datasets, plots and model failed: {describe_failure(exc)}"
+        if tracker.lost:
+            from .tracking.store import redacted
+
+            run_id = tracker.run.info.run_id if tracker.run else "?"
+            raise TrackingError(f"the model is saved in {out}, but MLflow run {run_id} at {redacted(tracker.uri)} is "
+                                f"incomplete: {tracker.lost}")
     return clf, summary
 
 

@@ -38,6 +38,10 @@ class Tracker(Callback):
         self.mlflow.set_experiment(experiment)
         self.run = None
         self._pending: list[StepRecord] = []
+        # Why the run stopped being recorded, when the store failed while training ran: training
+        # goes on (hours of it must not be lost to a tracking server's restart), the model is
+        # saved, and the command then fails naming the store and the run.
+        self.lost: str | None = None
         # What the end of the run needs (plots, the pyfunc flavour) is imported while training
         # runs, instead of after it: torch releases the GIL in its kernels, so this overlaps.
         import threading
@@ -61,11 +65,28 @@ class Tracker(Callback):
         return self.run.info.run_id
 
     def end(self, status: str = "FINISHED") -> None:
-        """FINISHED, FAILED or KILLED: a crashed or interrupted run is never left RUNNING."""
+        """FINISHED, FAILED or KILLED: a crashed or interrupted run is never left RUNNING (unless
+        the store cannot be reached to say so)."""
         if self.run is not None:
             self._flush_steps()
-            self.mlflow.end_run(status=status)
+            self._recorded("ending the run", lambda: self.mlflow.end_run(status=status), after_loss=True)
             self.run = None
+
+    def _recorded(self, what: str, send, after_loss: bool = False) -> None:
+        """Send to the store; the first failure stops recording for this run, with one warning."""
+        if self.lost and not after_loss:
+            return
+        try:
+            send()
+        except Exception as exc:  # noqa: BLE001 - any failure of the store: connection, timeout, server error
+            if self.lost is None:
+                from .store import redacted
+
+                self.lost = f"{what} failed: {describe_failure(exc)}"
+                import warnings
+
+                warnings.warn(f"tracking store {redacted(self.uri)}: {self.lost}; training goes on, the model will be "
+                              f"saved, the run stays incomplete", stacklevel=2)
 
     # ---- training callbacks ----
 
@@ -76,7 +97,7 @@ class Tracker(Callback):
 
     def _flush_steps(self) -> None:
         """Per-step loss and pre-clip gradient norm, sent in one batch call every N steps."""
-        if not self._pending or self.run is None:
+        if not self._pending or self.run is None or self.lost:
             return
         from mlflow.entities import Metric
 
@@ -86,8 +107,9 @@ class Tracker(Callback):
                    for name, attr in (("step_loss", "loss"), ("grad_norm", "grad_norm"))]
         metrics += [Metric(f"step_loss_{name}", value, now, r.step) for r in self._pending
                     for name, value in r.components.items()]
-        client.log_batch(self.run.info.run_id, metrics=metrics, synchronous=True)
         self._pending = []
+        self._recorded("logging step metrics", lambda: client.log_batch(self.run.info.run_id, metrics=metrics,
+                                                                         synchronous=True))
 
     def on_epoch_end(self, loop, record: EpochRecord) -> None:
         values = {"train_loss": record.train_loss, "train_accuracy": record.train_accuracy,
@@ -95,7 +117,7 @@ class Tracker(Callback):
                   "reviews_per_s": record.reviews_per_s}
         if record.val_loss is not None:
             values.update(val_loss=record.val_loss, val_accuracy=record.val_accuracy)
-        self.mlflow.log_metrics(values, step=record.epoch)
+        self._recorded(f"logging epoch {record.epoch}", lambda: self.mlflow.log_metrics(values, step=record.epoch))
 
     def on_train_end(self, loop) -> None:
         self._flush_steps()
@@ -169,6 +191,17 @@ class Tracker(Callback):
         if self.register:
             result["registered_version"] = info.registered_model_version
         return result
+
+
+def describe_failure(exc: BaseException) -> str:
+    """MLflow's errors quote whole retry chains; the gist is the first line, and for a timeout, that."""
+    text = str(exc).strip()
+    if "Read timed out" in text:
+        return "no answer within the request timeout (MLFLOW_HTTP_REQUEST_TIMEOUT)"
+    if "Connection refused" in text or "Failed to establish a new connection" in text:
+        return "connection refused"
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return first if len(first) <= 300 else first[:300] + " ..."
 
 
 def _preload_end_of_run_modules() -> None:

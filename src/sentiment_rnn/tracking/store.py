@@ -45,7 +45,7 @@ def connect(uri: str | None):
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\.")
 
-    resolved = tracking_uri(uri)
+    resolved = with_connect_timeout(tracking_uri(uri))
     check_reachable(resolved)
     mlflow.set_tracking_uri(resolved)
     return mlflow
@@ -53,6 +53,18 @@ def connect(uri: str | None):
 
 DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")
 DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
+CONNECT_TIMEOUT_S = 5
+
+
+def with_connect_timeout(uri: str) -> str:
+    """PostgreSQL and MySQL drivers wait forever for a server that accepts the connection and then
+    says nothing; their `connect_timeout` parameter bounds it (unless the URI sets its own)."""
+    scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
+    parts = urllib.parse.urlsplit(uri)
+    if scheme not in ("postgresql", "mysql") or "connect_timeout=" in parts.query:
+        return uri
+    query = "&".join(filter(None, [parts.query, f"connect_timeout={CONNECT_TIMEOUT_S}"]))
+    return urllib.parse.urlunsplit(parts._replace(query=query))
 
 
 def redacted(uri: str) -> str:
@@ -76,16 +88,38 @@ def check_reachable(uri: str, timeout: float = 5.0) -> None:
         except OSError as exc:
             raise TrackingError(f"tracking database {redacted(uri)} is not reachable ({exc.strerror or exc}); start "
                                 f"it, fix --tracking-uri, or train with --no-track") from None
+        _check_database_answers(uri)
         return
     if not uri.startswith(("http://", "https://")):
         return
+    # /health is answered by the web server alone; the API call needs the server's store as well.
+    for path in ("/health", "/api/2.0/mlflow/experiments/search?max_results=1"):
+        try:
+            with urllib.request.urlopen(uri.rstrip("/") + path, timeout=timeout) as response:
+                response.read()
+        except urllib.error.HTTPError:
+            pass  # it answered (an error status is MLflow's to explain, with its own message)
+        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise TrackingError(f"tracking server {redacted(uri)} is not reachable ({reason} on {path.split('?')[0]}); "
+                                f"start it, fix --tracking-uri, or train with --no-track") from None
+
+
+def _check_database_answers(uri: str) -> None:
+    """A database port can accept connections and never answer (a stuck server, a wrong service on
+    the port): open one real connection, within the driver's connect timeout."""
+    import sqlalchemy
+
     try:
-        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout) as response:
-            response.read()
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise TrackingError(f"tracking server {redacted(uri)} is not reachable ({reason}); start it, fix --tracking-uri, "
-                            f"or train with --no-track") from None
+        engine = sqlalchemy.create_engine(uri)
+        try:
+            engine.connect().close()
+        finally:
+            engine.dispose()
+    except Exception as exc:  # the driver's own error, reduced to its first line
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise TrackingError(f"tracking database {redacted(uri)} did not accept a connection ({reason}); start it, fix "
+                            f"--tracking-uri, or train with --no-track") from None
 
 
 def ui_hint(uri: str) -> str:
