@@ -351,19 +351,19 @@ class ExperimentConfig:
     def load(cls, path: str | Path | None = None, overrides: list[str] | None = None) -> ExperimentConfig:
         """Read a TOML file (or start from defaults), then apply `section.key=value` overrides."""
         raw: dict[str, Any] = {}
-        origin = "defaults"
         if path is not None:
-            origin = str(path)
             try:
                 raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
             except FileNotFoundError:
                 raise ConfigError(f"config file {path} does not exist") from None
             except tomllib.TOMLDecodeError as exc:
                 raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+            cls.from_dict(raw, origin=str(path))  # so that an error in the file names the file
         for item in overrides or []:
             section, key, value = parse_override(item)
             raw.setdefault(section, {})[key] = value
-        return cls.from_dict(raw, origin=origin)
+        origin = "command line" if path is None else f"{path} with the command line's settings"
+        return cls.from_dict(raw, origin=origin if overrides else str(path or "defaults"))
 
 
 SECTIONS: dict[str, type] = {
@@ -386,8 +386,11 @@ def build_section(name: str, values: dict[str, Any], *, origin: str = "config") 
     if unknown:
         raise ConfigError(f"{origin}: unknown setting(s) {sorted(f'{name}.{k}' for k in unknown)}; "
                           f"known in [{name}]: {sorted(known)}")
-    coerced = {key: _coerce(f"{name}.{key}", value, hints[key]) for key, value in values.items()}
-    return cls(**coerced)
+    try:
+        coerced = {key: _coerce(f"{name}.{key}", value, hints[key]) for key, value in values.items()}
+        return cls(**coerced)
+    except ConfigError as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
 
 
 def _coerce(setting: str, value: Any, hint: Any) -> Any:

@@ -159,7 +159,9 @@ def read_model_folder(path: str | Path) -> ModelFolder:
             raise ModelError(f"{origin}: field {name!r} must be an object of settings, got {_kind(raw.get(name))}")
         try:
             sections[name] = build_section(name, raw[name], origin=origin)
-        except (ConfigError, TypeError) as exc:
+        except ConfigError as exc:  # it names config.json
+            raise ModelError(str(exc)) from None
+        except TypeError as exc:
             raise ModelError(f"{origin}: {exc}") from None
     classes, vocab_size = raw.get("classes"), raw.get("vocab_size")
     if not (isinstance(classes, list) and len(classes) >= 2 and all(isinstance(c, str) for c in classes)

@@ -149,7 +149,7 @@ def load_labeled_file(path: str | Path, text_column: str = "review", label_colum
     source = str(path)
     fmt = files.file_format(path)
     if not Path(path).is_file():
-        raise DataError("file does not exist", source=source)
+        raise DataError("is a folder, not a file" if Path(path).is_dir() else "file does not exist", source=source)
     options = {"format": fmt, "text": text_column, "label": label_column, "skip_empty": skip_empty}
     cached = _cache_path("file", file_sha256(path), options) / "data.parquet"
     if cached.exists():
@@ -180,7 +180,8 @@ def load_labeled_file(path: str | Path, text_column: str = "review", label_colum
 def check_labels(reviews: Reviews, min_class_rows: int, first_seen: dict[str, str] | None = None) -> None:
     """Refuse labels that look like typos rather than classes: two spellings of one label that differ
     only in case or surrounding spaces ("Positive " and "positive"), and, unless `min_class_rows` is 0,
-    a class with fewer than `min_class_rows` rows and under 1 % of the largest class."""
+    a class with fewer than `min_class_rows` rows and a tenth of the largest class or less (too few
+    to learn, and most often a typo: one "maybe" must not turn a binary file into a 3-class model). One class alone is no classification."""
     counts = reviews.class_counts()
     if not counts:
         return
@@ -198,9 +199,12 @@ def check_labels(reviews: Reviews, min_class_rows: int, first_seen: dict[str, st
             others = [v for v in variants if v != rare]
             raise DataError(f"label {rare!r} ({counts[rare]} row(s)) differs from {others[0]!r} ({counts[others[0]]} "
                             f"rows) only in case or spaces: fix the label", source=reviews.source, location=at(rare))
+    if len(counts) < 2:
+        raise DataError(f"every row has the label {next(iter(counts))!r}: a classifier needs two classes or more",
+                        source=reviews.source)
     largest = max(counts.values())
     for label, count in counts.items():
-        if min_class_rows and count < min_class_rows and count < 0.01 * largest:
+        if min_class_rows and count < min_class_rows and count <= 0.1 * largest:
             raise DataError(f"class {label!r} has {count} row(s) against {largest} for the largest class: a typo in a "
                             f"label? If it is a real class, set data.min_class_rows to {count} or less (0: any)",
                             source=reviews.source, location=at(label))
@@ -211,7 +215,7 @@ def load_text_file(path: str | Path, text_column: str = "review") -> Reviews:
     each): unlabeled reviews. Empty texts carry nothing to learn from: they are dropped and counted."""
     source = str(path)
     if not Path(path).is_file():
-        raise DataError("file does not exist", source=source)
+        raise DataError("is a folder, not a file" if Path(path).is_dir() else "file does not exist", source=source)
     texts, empty = [], 0
     for row in files.iter_rows(path, text_column, None):
         text = files.check_text(row, source)
