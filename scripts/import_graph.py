@@ -33,7 +33,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("folder", "inference"),  # model and encoder folders; inference engines
     ("training", "lm"),  # the training loop and its two uses
     ("classifier", "ensemble", "explain", "predict_file", "plots"),  # the estimator and what uses it
-    ("pipeline", "tracking"),  # what `train` does end to end; MLflow
+    ("pipeline", "tracking", "diagnose"),  # what `train` does end to end; MLflow; the tutorial's lessons measured
     ("service", "cli", "__main__", "__init__"),  # entry points
 ]
 
