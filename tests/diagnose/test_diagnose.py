@@ -12,8 +12,8 @@ import torch
 
 from conftest import write_imdb_archive
 from sentiment_rnn.config import ModelConfig
-from sentiment_rnn.diagnose.gradient_flow import gradient_flow
-from sentiment_rnn.diagnose.unrolled import unrolled_forward
+from sentiment_rnn.training.gradient_flow import gradient_flow
+from sentiment_rnn.models.unrolled import unrolled_forward
 from sentiment_rnn.models import SentimentNet
 
 
@@ -78,3 +78,35 @@ def test_diagnose_runs_as_written(tmp_path):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     clipped = result["clipping"]["clipped"]
     assert len(clipped["grad_norm"]) == len(clipped["loss"]) > 0
+
+
+def _long_reviews(n: int = 200) -> tuple[list[str], list[str]]:
+    import random
+
+    rng = random.Random(0)
+    filler = "cinema scene actor camera screen ticket popcorn sequel studio script director audience".split()
+    texts, labels = [], []
+    for i in range(n):
+        head = rng.choice(["great wonderful", "superb lovely"] if i % 2 == 0 else ["awful terrible", "boring dull"])
+        texts.append(head + " " + " ".join(rng.choice(filler) for _ in range(60)))
+        labels.append("positive" if i % 2 == 0 else "negative")
+    return texts, labels
+
+
+@pytest.mark.parametrize("cell,pooling,bidirectional,warned", [("rnn", "last", False, True), ("lstm", "max", True, False)])
+def test_training_warns_when_the_gradient_vanishes_before_the_first_words(cell, pooling, bidirectional, warned):
+    import warnings
+
+    from sentiment_rnn import SentimentClassifier
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf = SentimentClassifier(model={"cell": cell, "pooling": pooling, "bidirectional": bidirectional,
+                                         "embedding_dim": 16, "hidden_size": 16, "pretrained_embeddings": ""},
+                                  tokenizer={"min_frequency": 1}, training={"epochs": 1}).fit(*_long_reviews())
+    reach = clf.data_info_["gradient_reach_after_epoch_1"]
+    assert reach["length"] >= 60 and reach["cell"] == cell
+    messages = [str(w.message) for w in caught if "vanishing gradient" in str(w.message)]
+    assert bool(messages) == warned == (reach["ratio"] < 1e-6), (reach, messages)
+    if warned:
+        assert f"({cell}, {pooling} pooling)" in messages[0] and "model.pooling=max" in messages[0]

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .unrolled import unrolled_forward
+from ..models.unrolled import unrolled_forward
 
 # The tutorial's example: the opening reads negative, the ending decides.
 ARTICLE_SENTENCE = ("The movie was quite slow and some of the characters were rather boring, but overall it was a "

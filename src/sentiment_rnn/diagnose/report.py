@@ -16,7 +16,8 @@ import torch
 from ..classifier import SentimentClassifier
 from ..io import atomic_write_json
 from ..models import SentimentNet
-from .gradient_flow import equal_length_sample, gradient_flow, ratio, sample_length
+from ..training.callbacks import Callback
+from ..training.gradient_flow import equal_length_sample, gradient_flow, ratio, sample_length
 from .memory import ARTICLE_SENTENCE, memory
 
 CELLS = ("rnn", "lstm", "gru")
@@ -113,7 +114,7 @@ def _flows(clf: SentimentClassifier, texts: list[str], labels: list[str], config
     return {**trained, "norm_at_init": at_init["norm"], "input_norm_at_init": at_init["input_norm"]}
 
 
-class _ScaleRecurrentWeights:
+class _ScaleRecurrentWeights(Callback):
     """A training callback that multiplies every recurrent weight matrix at the start: a large
     recurrent initialisation, the classic way to make gradients explode."""
 
@@ -127,11 +128,6 @@ class _ScaleRecurrentWeights:
                     for name, weight in module.named_parameters():
                         if name.startswith("weight_hh"):
                             weight.mul_(self.factor)
-
-    def __getattr__(self, name):  # every other callback hook: nothing to do
-        if name.startswith("on_"):
-            return lambda *args, **kwargs: None
-        raise AttributeError(name)
 
 
 def clipping_demo(texts: list[str], labels: list[str], config: DiagnoseConfig, factor: float = 4.0,

@@ -27,6 +27,7 @@ from .batching import bucketed_batches
 from .callbacks import Callback, Checkpointing, EarlyStopping, GradualUnfreezing, History
 from .device import resolve_device, to_device
 from .distributed import current
+from .gradient_flow import GradientReach
 from .loop import StepOutput, TrainingLoop, evaluate_in_batches
 from .objectives import adversarial_loss, entropy, virtual_adversarial_loss
 
@@ -194,7 +195,8 @@ def train_classifier(train_texts: list[str], train_targets: np.ndarray, val_text
         torch.manual_seed(training.seed + context.rank)  # same initial weights on every rank, different dropout
 
     early = EarlyStopping(training.monitor, training.early_stopping_patience)
-    own: list[Callback] = [early]
+    reach = GradientReach(train_data.sequences, train_targets, seed=training.seed)
+    own: list[Callback] = [early, reach]
     if checkpoint_dir:
         own.append(Checkpointing(Path(checkpoint_dir), early, resume))
     if training.gradual_unfreezing:
@@ -217,6 +219,8 @@ def train_classifier(train_texts: list[str], train_targets: np.ndarray, val_text
     for p in network.parameters():  # frozen vectors too: the saved and served model is a plain network
         p.requires_grad_(True)
     network.cpu().eval()  # prediction, saving and serving run on the CPU copy
+    if reach.result is not None:
+        info["gradient_reach_after_epoch_1"] = reach.result
     return TrainedParts(tokenizer, network, history, info)
 
 

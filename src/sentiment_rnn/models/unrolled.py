@@ -4,7 +4,7 @@ state h_t is a tensor of its own (its gradient can be read) and the gates can be
 Written by hand because PyTorch's fused `nn.LSTM/GRU/RNN` kernels expose neither: they return
 the outputs, not the states the backward pass flows through, and never the gates. The equations
 are PyTorch's own (gate order i, f, g, o for the LSTM; r, z, n for the GRU), and
-tests/diagnose/test_unrolled.py checks that this path gives the network's logits.
+tests/diagnose/test_diagnose.py checks that this path gives the network's logits.
 
 For clarity and exactness the unrolled path takes batches without padding (every review of a
 batch cut to the same length).
@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..models.encoder import merge
+from .encoder import merge
 
 
 @dataclass

@@ -17,7 +17,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .unrolled import unrolled_forward
+from ..models.unrolled import unrolled_forward
+from .callbacks import Callback
 
 
 def gradient_flow(network, token_ids: torch.Tensor, targets: torch.Tensor, batch_size: int = 64) -> dict[str, Any]:
@@ -26,7 +27,7 @@ def gradient_flow(network, token_ids: torch.Tensor, targets: torch.Tensor, batch
 
     # In float64, on a copy: in float32 a vanishing gradient reaches 0 (below 1e-38) within a hundred
     # steps or so, and how far below it goes is the lesson. eval(): no dropout, as the model predicts.
-    network = copy.deepcopy(network).double().eval()
+    network = copy.deepcopy(network).cpu().double().eval()
     steps = token_ids.size(1)
     sums = {"norm": np.zeros(steps), "input_norm": np.zeros(steps)}
     backward_sum = np.zeros(steps)
@@ -82,3 +83,55 @@ def sample_length(sequences: list[np.ndarray], wanted: int, count: int) -> int:
     lengths = np.sort([len(s) for s in sequences])[::-1]
     enough = min(len(lengths) - 1, max(count // 4, 1) - 1)
     return int(min(wanted, lengths[enough]))
+
+
+# Below this, the words a review starts with (or, in a bidirectional model, its middle) get less
+# than a millionth of the gradient its best-placed words get: in practice they are not learned from.
+VANISHED = 1e-6
+
+
+class GradientReach(Callback):
+    """A training callback: after the first epoch, how much of the loss's gradient reaches the
+    least-reached position of long training reviews, relative to the best-reached one; a warning
+    when it has vanished, since that is when a user should switch cell or pooling."""
+
+    def __init__(self, sequences: list[np.ndarray], targets: np.ndarray, reviews: int = 16, seed: int = 0):
+        self.sequences, self.targets, self.reviews, self.seed = sequences, targets, reviews, seed
+        self.result: dict[str, Any] | None = None
+
+    def on_epoch_end(self, loop, record) -> None:
+        if record.epoch != 0 or loop.rank != 0:
+            return
+        self.result = gradient_reach(loop.model, self.sequences, self.targets, self.reviews, self.seed)
+        if self.result and self.result["ratio"] < VANISHED:
+            import warnings
+
+            r = self.result
+            warnings.warn(f"vanishing gradient: after epoch 1, the word at position {r['weakest_position']} of "
+                          f"{r['length']}-token reviews gets {r['ratio']:.0e} of the gradient of the best-reached "
+                          f"word ({r['cell']}, {r['pooling']} pooling): the model can hardly learn from it; try "
+                          f"model.cell=lstm or gru, model.pooling=max, or a shorter tokenizer.max_length "
+                          f"(`sentiment-rnn diagnose` shows the whole curve)", stacklevel=2)
+
+
+def gradient_reach(network, sequences: list[np.ndarray], targets: np.ndarray, reviews: int = 16,
+                   seed: int = 0) -> dict[str, Any] | None:
+    """min ÷ max over positions of the mean ‖∂loss/∂x_t‖ on the longest of a sample of reviews, all
+    cut to the shortest of them (None when the reviews are too short to say: under 20 tokens)."""
+    rng = np.random.default_rng(seed)
+    pool = rng.permutation(len(sequences))[:512]
+    longest = sorted(pool, key=lambda i: -len(sequences[i]))[:reviews]
+    length = min((len(sequences[i]) for i in longest), default=0)
+    if length < 20:
+        return None
+    ids = torch.as_tensor(np.stack([sequences[i][:length] for i in longest]))
+    flow = gradient_flow(network, ids, torch.as_tensor(targets[longest], dtype=torch.long))
+    norms = np.asarray(flow["input_norm"])[::-1]  # by position from the start
+    weakest = int(norms.argmin())
+    return {"ratio": float(norms.min() / norms.max()) if norms.max() > 0 else 0.0, "weakest_position": weakest,
+            "length": length, "reviews": len(longest), "cell": _cell_name(network), "pooling": network.pooling.mode}
+
+
+def _cell_name(network) -> str:
+    rnn = network.encoder.layers[0][0]
+    return type(rnn).__name__.lower()
