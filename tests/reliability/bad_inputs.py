@@ -271,6 +271,8 @@ REQUEST_CASES = [
     RequestCase("explain with a list", "POST", "/v1/explain", json.dumps({"text": ["a"]}).encode()),
     RequestCase("explain text too long", "POST", "/v1/explain", json.dumps({"text": "a " * 3000}).encode()),
     RequestCase("explain without text", "POST", "/v1/explain", b"{}"),
+    RequestCase("memory with a list", "POST", "/v1/memory", json.dumps({"text": ["a"]}).encode()),
+    RequestCase("memory text too long", "POST", "/v1/memory", json.dumps({"text": "a " * 3000}).encode()),
     RequestCase("GET on a POST route", "GET", "/v1/predict", None, status=405),
     RequestCase("unknown path", "GET", "/v1/../../etc/passwd", None, status=404),
 ]

@@ -49,6 +49,18 @@ def test_explain_gives_a_contribution_per_token(client):
     assert by_token["great"] > 0 > by_token["awful"]
 
 
+def test_memory_follows_the_prediction_word_by_word(client):
+    text = "A great film, zyzzyva... it was AWFUL"
+    body = client.post("/v1/memory", json={"text": text}).json()
+    assert body["tokens"] == ["a", "great", "film", ",", "zyzzyva", ".", "it", "was", "awful"]
+    assert len(body["probability"]) == len(body["probability_backward"]) == len(body["tokens"])
+    predicted = client.post("/v1/predict", json={"texts": [text]}).json()["results"][0]["probabilities"]["positive"]
+    assert body["probability"][-1] == pytest.approx(predicted, abs=1e-5)  # the whole review read
+    assert body["probability_backward"][-1] == pytest.approx(predicted, abs=1e-5)
+    assert set(body["gates"]) == {"input", "forget", "output"} and len(body["gates"]["forget"]) == len(body["tokens"])
+    assert body["class"] == "positive" and body["movers"][0]["token"] in body["tokens"]
+
+
 @pytest.mark.parametrize("body, status, message", [
     (b'{"texts": ["ok"', 422, "json_invalid"),
     (b'{"texts": "just a string"}', 422, "list_type"),

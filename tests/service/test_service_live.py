@@ -80,6 +80,17 @@ def test_web_page_in_a_real_browser(live_server):
         assert page.locator("#words").inner_text() == typed  # the user's own text, not the cleaned tokens
         spans = page.locator("#words span")
         assert "GREAT" in [spans.nth(i).inner_text() for i in range(spans.count())]  # its own capitals, in place
+        # Word by word: the probability after each word (both readings) and the LSTM's gates, drawn.
+        page.wait_for_selector("#memory svg")
+        tokens = page.evaluate("fetch('/v1/memory', {method: 'POST', headers: {'Content-Type': 'application/json'}, "
+                               f"body: JSON.stringify({{text: {json.dumps(typed)}}})}}).then(r => r.json())")["tokens"]
+        lines = page.locator("#memory polyline")
+        assert [lines.nth(i).get_attribute("data-series") for i in range(lines.count())][:2] == [
+            "p(positive) reading forward", "p(positive) reading backward"]
+        assert page.locator("#memory svg").first.locator("circle").count() == 2 * len(tokens)
+        assert page.locator("#gates polyline").count() == 3  # input, forget, output
+        assert page.locator("#memory svg").first.bounding_box()["width"] > 200
+        page.locator("#memory").screenshot(path=str(ARTIFACTS / "web-page-word-by-word.png"))
         page.screenshot(path=str(ARTIFACTS / "web-page-one-review.png"), full_page=True)
 
         page.get_by_label("Many reviews, one per line", exact=True).check()

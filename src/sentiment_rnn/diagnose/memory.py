@@ -16,15 +16,16 @@ ARTICLE_SENTENCE = ("The movie was quite slow and some of the characters were ra
                     "very interesting movie.")
 
 
-def memory(clf, text: str = ARTICLE_SENTENCE, movers: int = 5) -> dict[str, Any]:
+def memory(clf, text: str = ARTICLE_SENTENCE, movers: int = 5, engine=None) -> dict[str, Any]:
+    """`engine`: the inference engine scoring the prefixes and suffixes (default: the classifier's)."""
     clf.encode([text])  # validates the text like every prediction path
     ids, tokens = clf.tokenizer_.encode_with_surface(clf.cleaner(text))
     ids = np.asarray(ids)
-    full = clf.probabilities([ids])[0]
+    full = clf.probabilities([ids], engine=engine)[0]
     # Followed: the positive class of a binary model, else the class the whole review gets.
     followed = 1 if len(clf.classes_) == 2 else int(full.argmax())
-    prefixes = clf.probabilities([ids[:k] for k in range(1, len(ids) + 1)])[:, followed]
-    suffixes = clf.probabilities([ids[len(ids) - k:] for k in range(1, len(ids) + 1)])[:, followed]
+    prefixes = clf.probabilities([ids[:k] for k in range(1, len(ids) + 1)], engine=engine)[:, followed]
+    suffixes = clf.probabilities([ids[len(ids) - k:] for k in range(1, len(ids) + 1)], engine=engine)[:, followed]
     # p before the first word: no evidence, 1 / number of classes.
     steps = np.diff(np.concatenate([[1 / len(clf.classes_)], prefixes]))
     order = np.argsort(-np.abs(steps))[:movers]

@@ -78,6 +78,25 @@ class ExplainResponse(Prediction):
     tokens: list[TokenContribution]
 
 
+class Mover(BaseModel):
+    token: str
+    position: int
+    change: float = Field(description="change of the followed class's probability when this word was read")
+
+
+class MemoryResponse(BaseModel):
+    model: ModelInfo
+    text: str
+    class_: str = Field(alias="class", description="the class followed: the positive one of a binary model")
+    tokens: list[str] = Field(description="the tokens as the model reads them")
+    probability: list[float] = Field(description="p(class) after each prefix: what the forward reading has seen")
+    probability_backward: list[float] = Field(description="p(class) after each suffix of k tokens (reading backward)")
+    final_probability: float
+    gates: dict[str, list[float]] = Field(description="first layer, forward direction: mean gate activation per token "
+                                                      "(LSTM input/forget/output, GRU update/reset; none for a plain RNN)")
+    movers: list[Mover] = Field(description="the tokens that moved the prediction most")
+
+
 class ErrorResponse(BaseModel):
     detail: Any
 
@@ -188,6 +207,13 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
         result = await with_timeout(explainer.run(body.text))
         return ExplainResponse(model=ModelInfo(**info), **result)
 
+    @app.post("/v1/memory", response_model=MemoryResponse, responses=ERRORS, openapi_extra=body_doc(ExplainRequest),
+              summary="What the model predicts after each word of one text, and its gates (word by word)")
+    async def memory_of_text(request: Request) -> MemoryResponse:
+        body = await accept(request, ExplainRequest)
+        result = await with_timeout(explainer.run_memory(body.text))
+        return MemoryResponse(model=ModelInfo(**info), **result)
+
     @app.get("/healthz", summary="The process is alive")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -230,12 +256,19 @@ class Explainer:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explain", initializer=_lower_priority)
 
     async def run(self, text: str) -> dict[str, Any]:
+        return await self._queued(explain, self.clf, text, 128, self.engine)
+
+    async def run_memory(self, text: str) -> dict[str, Any]:
+        from ..diagnose.memory import memory
+
+        return await self._queued(memory, self.clf, text, 5, self.engine)
+
+    async def _queued(self, work, *args) -> dict[str, Any]:
         if self.waiting >= self.limit:
             raise QueueFull(f"{self.waiting} explanations are queued (max_explain_queue); retry shortly")
         self.waiting += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(self.executor, explain, self.clf, text, 128,
-                                                                    self.engine)
+            return await asyncio.get_running_loop().run_in_executor(self.executor, work, *args)
         finally:
             self.waiting -= 1
 

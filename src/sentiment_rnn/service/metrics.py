@@ -6,7 +6,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 
 
 class ServiceMetrics:
-    routes = ("/v1/predict", "/v1/explain", "/healthz", "/readyz", "/metrics", "/", "/docs", "/openapi.json")
+    routes = ("/v1/predict", "/v1/explain", "/v1/memory", "/healthz", "/readyz", "/metrics", "/", "/docs", "/openapi.json")
 
     def __init__(self):
         self.registry = CollectorRegistry()
