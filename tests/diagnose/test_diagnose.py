@@ -12,9 +12,9 @@ import torch
 
 from conftest import write_imdb_archive
 from sentiment_rnn.config import ModelConfig
-from sentiment_rnn.training.gradient_flow import gradient_flow
-from sentiment_rnn.models.unrolled import unrolled_forward
 from sentiment_rnn.models import SentimentNet
+from sentiment_rnn.models.unrolled import unrolled_forward
+from sentiment_rnn.training.gradient_flow import gradient_flow
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])

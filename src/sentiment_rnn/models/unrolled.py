@@ -34,7 +34,9 @@ def run_direction(rnn: nn.RNNBase, x: torch.Tensor) -> Direction:
     batch, steps, _ = x.shape
     hidden = rnn.hidden_size
     weight_hh, bias_hh = rnn.weight_hh_l0, rnn.bias_hh_l0
-    from_input = F.linear(x, rnn.weight_ih_l0, rnn.bias_ih_l0)  # (B, T, gates * H), all steps at once
+    # All steps' input terms at once, then split: indexing `[:, t]` in the loop would make each
+    # step's backward write a zero (B, T, ·) tensor, quadratic in T (unbind's backward stacks once).
+    from_input = F.linear(x, rnn.weight_ih_l0, rnn.bias_ih_l0).unbind(1)  # T tensors (B, gates * H)
     h = x.new_zeros(batch, hidden)
     c = x.new_zeros(batch, hidden)
     states: list[torch.Tensor] = []
@@ -42,20 +44,20 @@ def run_direction(rnn: nn.RNNBase, x: torch.Tensor) -> Direction:
     for t in range(steps):
         from_state = F.linear(h, weight_hh, bias_hh)
         if isinstance(rnn, nn.LSTM):
-            i, f, g, o = (from_input[:, t] + from_state).chunk(4, dim=-1)
+            i, f, g, o = (from_input[t] + from_state).chunk(4, dim=-1)
             i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
             c = f * c + i * g
             h = o * torch.tanh(c)
             step_gates = {"input": i, "forget": f, "output": o}
         elif isinstance(rnn, nn.GRU):
-            in_r, in_z, in_n = from_input[:, t].chunk(3, dim=-1)
+            in_r, in_z, in_n = from_input[t].chunk(3, dim=-1)
             st_r, st_z, st_n = from_state.chunk(3, dim=-1)
             r, z = torch.sigmoid(in_r + st_r), torch.sigmoid(in_z + st_z)
             n = torch.tanh(in_n + r * st_n)
             h = (1 - z) * n + z * h
             step_gates = {"update": z, "reset": r}
         else:
-            pre = from_input[:, t] + from_state
+            pre = from_input[t] + from_state
             h = torch.tanh(pre) if rnn.nonlinearity == "tanh" else torch.relu(pre)
             step_gates = {}
         states.append(h)

@@ -45,9 +45,9 @@ def connect(uri: str | None):
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\.")
 
-    resolved = with_connect_timeout(tracking_uri(uri))
+    resolved = tracking_uri(uri)
     check_reachable(resolved)
-    mlflow.set_tracking_uri(resolved)
+    mlflow.set_tracking_uri(with_connect_timeout(resolved))
     return mlflow
 
 
@@ -111,7 +111,7 @@ def _check_database_answers(uri: str) -> None:
     import sqlalchemy
 
     try:
-        engine = sqlalchemy.create_engine(uri)
+        engine = sqlalchemy.create_engine(with_connect_timeout(uri))
         try:
             engine.connect().close()
         finally:

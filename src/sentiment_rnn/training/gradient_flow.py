@@ -21,7 +21,7 @@ from ..models.unrolled import unrolled_forward
 from .callbacks import Callback
 
 
-def gradient_flow(network, token_ids: torch.Tensor, targets: torch.Tensor, batch_size: int = 64) -> dict[str, Any]:
+def gradient_flow(network, token_ids: torch.Tensor, targets: torch.Tensor, batch_size: int = 256) -> dict[str, Any]:
     """token_ids (N, L) unpadded, targets (N,) class indices → mean norms per distance (lists of L)."""
     import copy
 
