@@ -61,7 +61,8 @@ def test_diagnose_runs_as_written(tmp_path):
     out = tmp_path / "diag"
     done = subprocess.run([sys.executable, "-m", "sentiment_rnn", "diagnose", "--archive", str(archive), "--out", str(out),
                            "--json", "--cells", "gru,rnn", "--limit", "60", "--sample", "8", "--epochs", "1",
-                           "--text", "a great film , but the ending was awful", "--no-track"],
+                           "--text", "a great film , but the ending was awful",
+                           "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}"],
                           capture_output=True, text=True, timeout=600, env={"SENTIMENT_RNN_CACHE": str(tmp_path / "c"),
                                                                             **__import__("os").environ})
     assert done.returncode == 0, done.stderr
@@ -78,6 +79,13 @@ def test_diagnose_runs_as_written(tmp_path):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     clipped = result["clipping"]["clipped"]
     assert len(clipped["grad_norm"]) == len(clipped["loss"]) > 0
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    run = client.get_run(result["run_id"])
+    assert run.info.status == "FINISHED"
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "diagnose")} >= {
+        "diagnose/diagnose.json", "diagnose/gradient_flow.png", "diagnose/memory.png", "diagnose/clipping.png"}
 
 
 def _long_reviews(n: int = 200) -> tuple[list[str], list[str]]:
