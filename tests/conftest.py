@@ -123,6 +123,32 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_mlflow_server(backend: str, root: Path):
+    """A real `mlflow server` on loopback: `backend` its store, artifacts and log under `root`;
+    waits for /health. The process and its URI."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    log = open(root / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend,
+                             "--artifacts-destination", str(root / "artifacts"), "--host", "127.0.0.1",
+                             "--port", str(port), "--workers", "1"], stdout=log, stderr=subprocess.STDOUT)
+    uri = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(uri + "/health", timeout=2).read()
+            return proc, uri
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("mlflow server did not start:\n" + (root / "server.log").read_text()[-3000:])
+            time.sleep(0.5)
+
+
 def start_server(model_dir, *extra: str, log_path=None):
     """`sentiment-rnn serve MODEL --host 127.0.0.1 --port PORT` as users run it; waits for /readyz."""
     import subprocess

@@ -22,7 +22,7 @@ import numpy as np
 
 from .config import EmbeddingsConfig
 from .errors import DataError
-from .io import atomic_write_text
+from .io import atomic_write_text, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -121,14 +121,6 @@ def read_vectors(path: str | Path, wanted: Iterable[str] | None = None) -> tuple
     return dim, vectors
 
 
-def file_digest(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def embedding_matrix(vocab: dict[str, int], path: str | Path, dim: int, seed: int) -> tuple[np.ndarray, dict]:
     """(vocab_size, dim) matrix: pretrained rows where the file has the word; other rows random with
     the pretrained vectors' own per-dimension spread (so they neither dominate nor vanish); the
@@ -149,6 +141,6 @@ def embedding_matrix(vocab: dict[str, int], path: str | Path, dim: int, seed: in
     for index, vector in found:
         matrix[index] = vector
     matrix[PAD_ID] = 0.0
-    summary = {"path": str(path), "sha256": file_digest(path), "dim": dim, "words_found": len(found),
+    summary = {"path": str(path), "sha256": sha256_file(path), "dim": dim, "words_found": len(found),
                "vocab_size": len(vocab), "coverage": round(len(found) / len(vocab), 4)}
     return matrix, summary

@@ -11,12 +11,11 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import free_port, tiny_reviews
+from conftest import start_mlflow_server, tiny_reviews
 
 
 @pytest.fixture(scope="module")
@@ -118,22 +117,8 @@ def test_a_store_that_dies_during_training_costs_the_run_not_the_model(tmp_path,
     from sentiment_rnn.tracking.runs import Tracker
     from sentiment_rnn.training.callbacks import Callback
 
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--backend-store-uri",
-                               f"sqlite:///{tmp_path / 'store.db'}", "--artifacts-destination", str(tmp_path / "art"),
-                               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    uri = f"http://127.0.0.1:{port}"
+    server, uri = start_mlflow_server(f"sqlite:///{tmp_path / 'store.db'}", tmp_path)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(uri + "/health", timeout=2).read()
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, "mlflow server did not start"
-                time.sleep(0.5)
-
         class StopTheStore(Callback):  # runs just before the tracker records the epoch
             def on_epoch_end(self, loop, record):
                 if record.epoch == 1:

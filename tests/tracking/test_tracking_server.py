@@ -5,27 +5,18 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 
-from conftest import write_imdb_archive
+from conftest import start_mlflow_server, write_imdb_archive
 
 POSTGRES = os.environ.get("SENTIMENT_RNN_TEST_POSTGRES")
 TINY = ["--set", "tokenizer.min_frequency=1", "--set", "model.embedding_dim=8", "--set", "model.hidden_size=8",
         "--set", "training.batch_size=8", "--set", "training.val_fraction=0.25"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -40,23 +31,7 @@ def server(tmp_path_factory):
     admin = psycopg.connect(POSTGRES, autocommit=True)
     admin.execute(f"CREATE DATABASE {database}")
     root = tmp_path_factory.mktemp("server")
-    port = free_port()
-    backend = POSTGRES.rsplit("/", 1)[0] + f"/{database}"
-    log = open(root / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend,
-                             "--artifacts-destination", str(root / "artifacts"), "--host", "127.0.0.1",
-                             "--port", str(port), "--workers", "1"], stdout=log, stderr=subprocess.STDOUT)
-    uri = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(uri + "/health", timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("mlflow server did not start:\n" + (root / "server.log").read_text()[-3000:])
-            time.sleep(1)
+    proc, uri = start_mlflow_server(POSTGRES.rsplit("/", 1)[0] + f"/{database}", root)
     yield uri, root
     proc.terminate()
     proc.wait(timeout=30)

@@ -17,14 +17,6 @@ def cache_dir() -> Path:
     return Path(base) / "sentiment-rnn"
 
 
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def folder_fingerprint(path: Path) -> str:
     """Names, sizes and modification times of every file: cheap, and changes when any file does."""
     digest = hashlib.sha256()

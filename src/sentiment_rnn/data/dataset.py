@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from ..io import atomic_write
+from ..io import atomic_write, sha256_file
 from . import files, imdb
-from .cache import cache_dir, file_sha256, folder_fingerprint
+from .cache import cache_dir, folder_fingerprint
 
 CACHE_FORMAT = 1  # bump when parsing changes, so old cache entries are not reused
 
@@ -122,7 +122,7 @@ def load_imdb_split(archive: str | Path | None, split: str, progress: imdb.Progr
     if split not in imdb.SPLITS:
         raise DataError(f"unknown IMDB split {split!r}; use one of {', '.join(imdb.SPLITS)}")
     path = imdb.resolve_archive(archive, progress=progress)
-    source_digest = folder_fingerprint(path) if path.is_dir() else file_sha256(path)
+    source_digest = folder_fingerprint(path) if path.is_dir() else sha256_file(path)
     folder = _cache_path("imdb", source_digest, {})
     if not (folder / f"{split}.parquet").exists():
         parsed: dict[str, Reviews] = {s: Reviews([], [] if s != "unsup" else None, f"imdb:{s}", [], [])
@@ -151,7 +151,7 @@ def load_labeled_file(path: str | Path, text_column: str = "review", label_colum
     if not Path(path).is_file():
         raise DataError("is a folder, not a file" if Path(path).is_dir() else "file does not exist", source=source)
     options = {"format": fmt, "text": text_column, "label": label_column, "skip_empty": skip_empty}
-    cached = _cache_path("file", file_sha256(path), options) / "data.parquet"
+    cached = _cache_path("file", sha256_file(path), options) / "data.parquet"
     if cached.exists():
         reviews = read_parquet(cached)
         reviews.source = source

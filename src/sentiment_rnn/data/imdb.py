@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError, DownloadError
-from .cache import CHUNK, cache_dir, file_sha256
+from ..io import sha256_file
+from .cache import CHUNK, cache_dir
 
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 IMDB_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
@@ -81,7 +82,7 @@ def download(url: str, target: Path, sha256: str, progress: Progress | None = No
         reason = getattr(exc, "reason", exc)
         raise DownloadError(f"download failed ({reason}); {part} keeps {have} bytes and the next "
                             f"run resumes from there", source=url) from None
-    actual = file_sha256(part)
+    actual = sha256_file(part)
     if actual != sha256:
         part.unlink()
         raise DownloadError(f"checksum mismatch: expected sha256 {sha256}, got {actual}; the partial "

@@ -19,6 +19,7 @@ import torch
 from ..config import ModelConfig, TokenizerConfig, TrainingConfig
 from ..errors import DataError
 from ..folder import EncoderFolder
+from ..io import sha256_file
 from ..models import SentimentNet
 from ..models.weight_drop import add_weight_dropout, remove_weight_dropout
 from ..text.batching import collate
@@ -280,7 +281,6 @@ def copy_encoder_weights(network: torch.nn.Module, encoder: EncoderFolder) -> No
 
 
 def _encoder_info(encoder: EncoderFolder) -> dict[str, Any]:
-    from ..embeddings import file_digest
 
     return {"path": str(encoder.path), "direction": encoder.lm.direction,
-            "sha256": file_digest(encoder.path / "encoder.safetensors"), "lm_history": encoder.history}
+            "sha256": sha256_file(encoder.path / "encoder.safetensors"), "lm_history": encoder.history}
