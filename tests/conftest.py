@@ -123,13 +123,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_up(proc, probe_url: str, what: str, seconds: float = 120, log_path: Path | None = None) -> None:
+    """Poll `probe_url` until it answers; fail with the process's log if it exits or takes too long."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(probe_url, timeout=2).read()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                log = log_path.read_text()[-3000:] if log_path else ""
+                raise RuntimeError(f"{what} did not start (exit code {proc.poll()})\n{log}")
+            time.sleep(0.3)
+
+
 def start_mlflow_server(backend: str, root: Path):
     """A real `mlflow server` on loopback: `backend` its store, artifacts and log under `root`;
     waits for /health. The process and its URI."""
     import subprocess
     import sys
-    import time
-    import urllib.request
 
     port = free_port()
     log = open(root / "server.log", "w")
@@ -137,40 +153,23 @@ def start_mlflow_server(backend: str, root: Path):
                              "--artifacts-destination", str(root / "artifacts"), "--host", "127.0.0.1",
                              "--port", str(port), "--workers", "1"], stdout=log, stderr=subprocess.STDOUT)
     uri = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(uri + "/health", timeout=2).read()
-            return proc, uri
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("mlflow server did not start:\n" + (root / "server.log").read_text()[-3000:])
-            time.sleep(0.5)
+    wait_until_up(proc, uri + "/health", "mlflow server", log_path=root / "server.log")
+    return proc, uri
 
 
 def start_server(model_dir, *extra: str, log_path=None):
     """`sentiment-rnn serve MODEL --host 127.0.0.1 --port PORT` as users run it; waits for /readyz."""
     import subprocess
     import sys
-    import time
-    import urllib.request
 
     port = free_port()
     log = open(log_path, "w") if log_path else subprocess.DEVNULL
     proc = subprocess.Popen([sys.executable, "-m", "sentiment_rnn", "serve", str(model_dir), "--host", "127.0.0.1",
                              "--port", str(port), *extra], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(url + "/readyz", timeout=2).read()
-            return proc, url
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"server did not become ready (exit code {proc.poll()})")
-            time.sleep(0.3)
+    wait_until_up(proc, url + "/readyz", "sentiment-rnn serve", seconds=90,
+                  log_path=Path(log_path) if log_path else None)
+    return proc, url
 
 
 @pytest.fixture(scope="session")
