@@ -38,9 +38,11 @@ def run_diagnose(archive: str, out: Path, *extra: str) -> tuple[dict, float]:
     return json.loads(done.stdout), seconds
 
 
-def ratios(flow: dict, key: str, distances=(10, 50, 100, 300)) -> dict:
-    norms = flow[key]
-    return {f"{d}_back": (norms[d] / norms[0] if d < len(norms) and norms[0] else None) for d in distances}
+def ratios(flow: dict, key: str) -> dict:
+    from sentiment_rnn.diagnose.report import RATIO_DISTANCES
+    from sentiment_rnn.training.gradient_flow import ratio
+
+    return {f"{d}_back": ratio(flow[key], d) for d in RATIO_DISTANCES}
 
 
 def main() -> None:
