@@ -24,12 +24,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# The instruction-set extensions that change our engines' speed (AVX-512 VNNI/BF16 for int8 and bf16,
+# AMX on recent Xeons): the reason two "2-core" machines give different ratios.
+SPEED_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8")
+
+
+def cpu_flags() -> list[str]:
+    if not Path("/proc/cpuinfo").exists():
+        return []
+    flags = next((line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("flags")), [])
+    return [flag for flag in SPEED_FLAGS if flag in flags]
+
+
 def machine() -> dict:
     cpu = platform.processor()
     if Path("/proc/cpuinfo").exists():
         cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                     if line.startswith("model name")), cpu)
-    info = {"cpu": cpu, "cpus": os.cpu_count()}
+    info = {"cpu": cpu, "cpus": os.cpu_count(), "cpu_flags": cpu_flags()}
     try:
         import torch
 

@@ -199,11 +199,15 @@ class SentimentClassifier:
             val_targets = _targets([str(v) for v in validation[1]], classes, "validation labels")
         model, vectors_info = _resolve_auto_vectors(settings, texts, val_texts, unlabeled)
         settings["model"] = model
+        teacher, teacher_info = (_teacher_answers(training.teacher, settings["text"], classes, texts, unlabeled)
+                                 if training.distills else (None, None))
         parts = train_classifier(texts, _targets(labels, classes, "training labels"), val_texts, val_targets,
                                  len(classes), settings["tokenizer"], model, training, settings["encoder"],
-                                 callbacks, checkpoint_dir, resume, unlabeled)
+                                 callbacks, checkpoint_dir, resume, unlabeled, teacher)
         if vectors_info is not None:
             parts.info["pretrained_embeddings"] = {**parts.info.get("pretrained_embeddings", {}), "auto": vectors_info}
+        if teacher_info is not None:
+            parts.info["teacher"] = teacher_info
         self.classes_ = classes
         self.text_config_, self.tokenizer_config_ = settings["text"], settings["tokenizer"]
         self.model_config_, self.training_config_ = settings["model"], training
@@ -303,6 +307,37 @@ class SentimentClassifier:
         clf.data_info_ = folder.data_info
         clf.config_ = folder.raw
         return clf.use_engine(engine, threads)
+
+
+def _teacher_answers(folder: str, text: TextConfig, classes: list[str], texts: list[str],
+                     unlabeled: list[str] | None) -> tuple[Any, dict[str, Any]]:
+    """The teacher's class probabilities for the (cleaned) training and unlabeled texts. The teacher
+    reads the same cleaned texts through its own vocabulary, so its cleaning must be this model's."""
+    import time
+
+    from .io import sha256_file
+    from .training.classification import TeacherAnswers
+
+    started = time.perf_counter()
+    teacher = SentimentClassifier.load(folder)
+    if list(teacher.classes_) != list(classes):
+        raise DataError(f"training.teacher {folder}: its classes {list(teacher.classes_)} are not this data's "
+                        f"{list(classes)}")
+    ours, theirs = dataclasses.asdict(text), dataclasses.asdict(teacher.text_config_)
+    differing = [name for name in ours if ours[name] != theirs.get(name)]
+    if differing:
+        raise ConfigError(f"training.teacher {folder}: its text settings differ from this model's in "
+                          f"{', '.join('text.' + name for name in differing)} (a teacher reads the same cleaned "
+                          f"reviews as its student: copy its [text] section)")
+
+    def answers(cleaned: list[str]) -> np.ndarray:
+        return teacher.probabilities(teacher.tokenizer_.encode(cleaned))
+
+    result = TeacherAnswers(answers(texts), answers(unlabeled) if unlabeled else None)
+    info = {"path": str(Path(folder).resolve()), "sha256": sha256_file(Path(folder) / "model.safetensors"),
+            "engine": teacher.engine_.name, "n_answers": len(texts) + len(unlabeled or []),
+            "seconds": round(time.perf_counter() - started, 1)}
+    return result, info
 
 
 def _resolve_auto_vectors(settings: dict[str, Any], texts: list[str], val_texts: list[str] | None,

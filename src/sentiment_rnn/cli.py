@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, help="= training.seed")
     train.add_argument("--threads", type=int, help="= training.threads")
     train.add_argument("--init-encoder", metavar="FOLDER", help="start from a pretrain-lm encoder (= model.init_encoder)")
+    train.add_argument("--teacher", metavar="FOLDER", help="distil from this trained model folder: also learn its "
+                                                           "answers on labelled and unlabeled reviews (= training.teacher)")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last if present")
     train.add_argument("--overwrite", action="store_true", help="replace the model OUT already holds")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -317,8 +319,8 @@ def _usage_error(message: str) -> int:
 
 
 # Shortcut flags and the setting each one sets (the flag wins over --config, like --set).
-FLAG_SETTINGS = (("init_encoder", "model.init_encoder"), ("archive", "data.archive"), ("train_file", "data.train_file"),
-                 ("unlabeled_file", "data.unlabeled_file"),
+FLAG_SETTINGS = (("init_encoder", "model.init_encoder"), ("teacher", "training.teacher"), ("archive", "data.archive"),
+                 ("train_file", "data.train_file"), ("unlabeled_file", "data.unlabeled_file"),
                  ("limit", "data.limit"),
                  ("epochs", "training.epochs"), ("seed", "training.seed"), ("threads", "training.threads"))
 

@@ -206,12 +206,20 @@ class TrainingConfig:
     # Entropy minimisation (unlabeled batches):
     entropy_weight: float = 0.0
     unlabeled_batch_size: int = 0  # unlabeled reviews per step; 0: training.batch_size
+    # Knowledge distillation (Hinton et al. 2015): a trained model folder whose class probabilities the
+    # network also learns to match, on labelled and unlabeled batches; "" turns it off. A smaller,
+    # faster model learns more from a teacher's soft answers on many reviews than from labels alone.
+    teacher: str = ""
+    distillation_weight: float = 1.0  # weight of T²·KL(teacher ‖ model) at temperature T, beside cross-entropy
+    distillation_temperature: float = 1.0
 
     def __post_init__(self) -> None:
         _check_choice("training", "optimizer", self.optimizer, ("adamw", "adam"))
         for name in ("adversarial_weight", "adversarial_epsilon", "virtual_adversarial_weight",
-                     "virtual_adversarial_epsilon", "virtual_adversarial_xi", "entropy_weight", "unlabeled_batch_size"):
+                     "virtual_adversarial_epsilon", "virtual_adversarial_xi", "entropy_weight", "unlabeled_batch_size",
+                     "distillation_weight"):
             _check_range("training", name, getattr(self, name), 0)
+        _check_range("training", "distillation_temperature", self.distillation_temperature, 0.05)
         _check_choice("training", "schedule", self.schedule, ("constant", "linear", "cosine", "stlr"))
         _check_range("training", "lr_decay_per_layer", self.lr_decay_per_layer, 1.0)
         _check_choice("training", "monitor", self.monitor, ("val_loss", "val_accuracy"))
@@ -227,8 +235,12 @@ class TrainingConfig:
 
     @property
     def uses_unlabeled(self) -> bool:
-        """Whether an objective trains on unlabeled reviews (VAT or entropy minimisation)."""
-        return self.virtual_adversarial_weight > 0 or self.entropy_weight > 0
+        """Whether an objective trains on unlabeled reviews (VAT, entropy minimisation, distillation)."""
+        return self.virtual_adversarial_weight > 0 or self.entropy_weight > 0 or self.distills
+
+    @property
+    def distills(self) -> bool:
+        return bool(self.teacher) and self.distillation_weight > 0
 
 
 @dataclass

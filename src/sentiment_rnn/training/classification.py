@@ -30,7 +30,7 @@ from .device import resolve_device, to_device
 from .distributed import current
 from .gradient_flow import GradientReach
 from .loop import StepOutput, TrainingLoop, evaluate_in_batches
-from .objectives import adversarial_loss, entropy, virtual_adversarial_loss
+from .objectives import adversarial_loss, distillation_loss, entropy, virtual_adversarial_loss
 
 
 @dataclass
@@ -46,18 +46,31 @@ class Encoded:
         return np.fromiter((len(s) for s in self.sequences), dtype=np.int64, count=len(self.sequences))
 
 
+@dataclass
+class TeacherAnswers:
+    """A teacher's class probabilities for the training reviews and the unlabeled ones, row for row."""
+
+    train: np.ndarray
+    unlabeled: np.ndarray | None = None
+
+
 class ClassificationTask:
     """Cross-entropy on labelled reviews in length-bucketed batches, plus the objectives that
-    training asks for (adversarial, virtual adversarial, entropy minimisation; objectives.py), the
-    last two also on a stream of unlabeled reviews; validation loss and accuracy."""
+    training asks for (adversarial, virtual adversarial, entropy minimisation, distillation;
+    objectives.py), the last three also on a stream of unlabeled reviews; validation loss and accuracy."""
 
     def __init__(self, train: Encoded, val: Encoded | None, config: TrainingConfig, rank: int = 0, world_size: int = 1,
-                 unlabeled: list[np.ndarray] | None = None):
+                 unlabeled: list[np.ndarray] | None = None, teacher: TeacherAnswers | None = None):
         self.train, self.val, self.config = train, val, config
         self.rank, self.world_size = rank, world_size
         self.train_lengths = train.lengths
         self.train_targets = torch.from_numpy(train.targets)
         self.unlabeled = unlabeled if unlabeled and config.uses_unlabeled else None
+        self.teacher = teacher if config.distills else None
+        if self.teacher is not None:
+            self.teacher_train = torch.from_numpy(self.teacher.train)
+            self.teacher_unlabeled = (torch.from_numpy(self.teacher.unlabeled)
+                                      if self.teacher.unlabeled is not None else None)
         if self.unlabeled is not None:
             self.unlabeled_lengths = np.fromiter((len(s) for s in self.unlabeled), dtype=np.int64,
                                                  count=len(self.unlabeled))
@@ -109,6 +122,10 @@ class ClassificationTask:
                     model, x, lengths, mask, model.probabilities(logits).detach(), cfg.virtual_adversarial_epsilon,
                     cfg.virtual_adversarial_xi)
             total = total + cfg.virtual_adversarial_weight * parts["virtual_adversarial"]
+        if self.teacher is not None:
+            parts["distillation"] = distillation_loss(model, logits, to_device(self.teacher_train[index], device),
+                                                      cfg.distillation_temperature)
+            total = total + cfg.distillation_weight * parts["distillation"]
         if self.unlabeled is not None:
             total = total + self._unlabeled_terms(model, run, parts)
         with torch.no_grad():
@@ -116,7 +133,7 @@ class ClassificationTask:
         return StepOutput(total, len(index), len(index), n_tokens, correct, parts)
 
     def _unlabeled_terms(self, model: SentimentNet, run: TrainingLoop, parts: dict[str, torch.Tensor]) -> torch.Tensor:
-        """VAT and entropy minimisation on this step's unlabeled batch."""
+        """VAT, entropy minimisation and distillation on this step's unlabeled batch."""
         cfg, device = self.config, run.device
         batch = self.unlabeled_batch(run.step, run.epoch)
         tokens, lengths = collate(self.unlabeled, batch)
@@ -124,7 +141,12 @@ class ClassificationTask:
         total = torch.zeros((), device=device)
         with run.autocast():
             x, mask = model.embed(tokens, lengths)
-            proba = model.probabilities(model.forward_embedded(x, lengths, mask).float())
+            logits = model.forward_embedded(x, lengths, mask).float()
+            proba = model.probabilities(logits)
+            if self.teacher is not None and self.teacher_unlabeled is not None:
+                parts["distillation_unlabeled"] = distillation_loss(
+                    model, logits, to_device(self.teacher_unlabeled[batch], device), cfg.distillation_temperature)
+                total = total + cfg.distillation_weight * parts["distillation_unlabeled"]
             if cfg.entropy_weight > 0:
                 parts["entropy"] = entropy(proba)
                 total = total + cfg.entropy_weight * parts["entropy"]
@@ -164,9 +186,11 @@ def train_classifier(train_texts: list[str], train_targets: np.ndarray, val_text
                      val_targets: np.ndarray | None, n_classes: int, tokenizer_config: TokenizerConfig,
                      model_config: ModelConfig, training: TrainingConfig, encoder: EncoderFolder | None = None,
                      callbacks: list[Callback] | None = None, checkpoint_dir: str | Path | None = None,
-                     resume: bool = False, unlabeled_texts: list[str] | None = None) -> TrainedParts:
+                     resume: bool = False, unlabeled_texts: list[str] | None = None,
+                     teacher: TeacherAnswers | None = None) -> TrainedParts:
     """Texts are already cleaned; targets are class indices. `unlabeled_texts` (cleaned) feed the
-    objectives that use unlabeled reviews, when training asks for them; the vocabulary is learned
+    objectives that use unlabeled reviews, when training asks for them; `teacher`: a teacher's
+    answers for `train_texts` and `unlabeled_texts` (distillation); the vocabulary is learned
     from the labelled training texts only. Under torchrun each rank trains its shard
     (torch.distributed decides the rank)."""
     context = current()
@@ -213,7 +237,7 @@ def train_classifier(train_texts: list[str], train_targets: np.ndarray, val_text
         # every rank starts from rank 0's vectors, even where ranks on other machines trained their own
         dist.broadcast(network.embedding.weight.data, src=0)
     try:
-        task = ClassificationTask(train_data, val_data, training, context.rank, context.world_size, unlabeled)
+        task = ClassificationTask(train_data, val_data, training, context.rank, context.world_size, unlabeled, teacher)
         history = loop.fit(network, task)
     finally:
         remove_weight_dropout(network.encoder)

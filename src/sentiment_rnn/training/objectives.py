@@ -6,7 +6,10 @@
   the direction that changes the prediction most, found by one power iteration from a random
   direction; it needs no label, so it also runs on unlabeled reviews;
 - entropy minimisation, EntMin (Grandvalet & Bengio 2005; Sachan et al. 2019): the entropy of
-  p(x) on unlabeled reviews, which pushes decision boundaries away from them.
+  p(x) on unlabeled reviews, which pushes decision boundaries away from them;
+- knowledge distillation (Hinton, Vinyals & Dean 2015): T²·KL(q_T ‖ p_T) between a trained teacher's
+  class probabilities q and the model's, both softened at temperature T, on labelled and unlabeled
+  reviews (the one objective here that does not perturb the input).
 
 Norms are taken per review over its real positions, and padding is never perturbed: a review's
 perturbation does not depend on its batch-mates, so variable-length batches stay exact.
@@ -53,3 +56,16 @@ def entropy(probabilities: torch.Tensor) -> torch.Tensor:
     """Mean prediction entropy (nats) of (B, C) class probabilities."""
     p = probabilities.clamp_min(1e-8)
     return -(p * p.log()).sum(-1).mean()
+
+
+def soften(probabilities: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Class probabilities at temperature T: softmax(log p / T)."""
+    if temperature == 1.0:
+        return probabilities
+    return torch.softmax(probabilities.clamp_min(1e-8).log() / temperature, dim=-1)
+
+
+def distillation_loss(model, logits: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
+    """T²·KL(teacher_T ‖ model_T); the T² keeps its gradient's scale independent of T."""
+    student = model.probabilities(logits / temperature)
+    return temperature ** 2 * kl_divergence(soften(teacher, temperature), student)
