@@ -21,6 +21,7 @@ by `fit`. A saved model is a folder (folder.py); no pickle anywhere.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -323,12 +324,14 @@ def _teacher_answers(folder: str, text: TextConfig, classes: list[str], texts: l
     if list(teacher.classes_) != list(classes):
         raise DataError(f"training.teacher {folder}: its classes {list(teacher.classes_)} are not this data's "
                         f"{list(classes)}")
-    ours, theirs = dataclasses.asdict(text), dataclasses.asdict(teacher.text_config_)
-    differing = [name for name in ours if ours[name] != theirs.get(name)]
+    # Compared by what the cleaning does, not by how it is spelled ("auto" in an older folder reads as English).
+    ours, theirs = Cleaner.from_config(text), Cleaner.from_config(teacher.text_config_)
+    differing = [name for name, same in (("text.pipeline", list(ours.pipeline) == list(theirs.pipeline)),
+                                         ("text.stopwords/text.language", ours.stop == theirs.stop)) if not same]
     if differing:
         raise ConfigError(f"training.teacher {folder}: its text settings differ from this model's in "
-                          f"{', '.join('text.' + name for name in differing)} (a teacher reads the same cleaned "
-                          f"reviews as its student: copy its [text] section)")
+                          f"{', '.join(differing)} (a teacher reads the same cleaned reviews as its student: "
+                          f"copy its [text] section: {json.dumps(dataclasses.asdict(teacher.text_config_))})")
 
     def answers(cleaned: list[str]) -> np.ndarray:
         return teacher.probabilities(teacher.tokenizer_.encode(cleaned))
