@@ -6,6 +6,12 @@ and `RESULT_JSON {...}` with medians and the machine.
 
     .venv/bin/python benchmarks/recipe.py --config configs/default.toml --seeds 1 2 3
     .venv/bin/python benchmarks/recipe.py --config configs/gpu.toml          # on a GPU machine
+    .venv/bin/python benchmarks/recipe.py --config configs/default.toml --ensemble 3 --seeds 1 2 3
+
+With `--ensemble K`, one run of the recipe trains K models (seeds K·(s−1)+1 … K·s for seed s) one after
+the other under one cache (the word vectors are learned once), then scores the official test reviews
+with their averaged probabilities (`sentiment-rnn evaluate M1 --ensemble M2 ...`); its wall time is
+all of that.
 """
 
 from __future__ import annotations
@@ -53,8 +59,24 @@ def machine() -> dict:
     return info
 
 
-def run_seed(args, seed: int, workdir: Path) -> dict:
-    out, cache = workdir / f"seed{seed}", Path(tempfile.mkdtemp(prefix="cache-", dir=workdir))
+def run_ensemble(args, seed: int, workdir: Path) -> dict:
+    """K members under one cache, then the ensemble's test accuracy; wall time of it all."""
+    cache = Path(tempfile.mkdtemp(prefix="cache-", dir=workdir))
+    started = time.perf_counter()
+    members = [run_seed(args, args.ensemble * (seed - 1) + k, workdir, cache) for k in range(1, args.ensemble + 1)]
+    folders = [str(workdir / f"seed{m['seed']}") for m in members]
+    cmd = [sys.executable, "-m", "sentiment_rnn", "evaluate", folders[0], *[x for f in folders[1:] for x in ("--ensemble", f)],
+           "--archive", args.archive, "--split", "test", "--json"]
+    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "SENTIMENT_RNN_CACHE": str(cache)})
+    if done.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{done.stderr[-3000:]}")
+    scored = json.loads(done.stdout)
+    return {"seed": seed, "test_accuracy": round(scored["accuracy"], 4), "wall_s": round(time.perf_counter() - started, 1),
+            "members": members, "word_vectors_s": members[0]["word_vectors_s"]}
+
+
+def run_seed(args, seed: int, workdir: Path, cache: Path | None = None) -> dict:
+    out, cache = workdir / f"seed{seed}", cache or Path(tempfile.mkdtemp(prefix="cache-", dir=workdir))
     cmd = [sys.executable, "-m", "sentiment_rnn", "train", "--config", args.config, "--archive", args.archive,
            "--out", str(out), "--seed", str(seed), "--quiet", "--no-track", "--evaluate-test", "--overwrite",
            *(["--limit", str(args.limit)] if args.limit else []), *(["--epochs", str(args.epochs)] if args.epochs else []),
@@ -84,16 +106,18 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="train on N reviews (a quick dry run)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--keep", help="keep the model folders under this directory")
+    parser.add_argument("--ensemble", type=int, default=1, help="models averaged per run of the recipe")
     args = parser.parse_args()
 
     workdir = Path(args.keep or tempfile.mkdtemp(prefix="recipe-"))
     workdir.mkdir(parents=True, exist_ok=True)
     runs = []
     for seed in args.seeds:
-        runs.append(run_seed(args, seed, workdir))
+        runs.append(run_ensemble(args, seed, workdir) if args.ensemble > 1 else run_seed(args, seed, workdir))
         print(json.dumps(runs[-1]), flush=True)
     print("RESULT_JSON " + json.dumps({
-        "config": args.config, "overrides": args.overrides, "limit": args.limit, "machine": machine(),
+        "config": args.config, "overrides": args.overrides, "limit": args.limit, "ensemble": args.ensemble,
+        "machine": machine(),
         "seeds": args.seeds, "test_accuracy_all": [r["test_accuracy"] for r in runs],
         "test_accuracy_median": statistics.median(r["test_accuracy"] for r in runs),
         "wall_s_all": [r["wall_s"] for r in runs], "wall_s_median": statistics.median(r["wall_s"] for r in runs),
