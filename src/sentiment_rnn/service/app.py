@@ -117,7 +117,6 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
     model_dir = Path(model_dir)
     clf = SentimentClassifier.load(model_dir, config.engine, config.threads)
     info = info or model_info(model_dir)
-    served = ModelInfo(**info)
     metrics = ServiceMetrics()
     batcher = MicroBatcher(clf.predict_proba, config.max_batch_size, config.max_wait_ms, config.max_queue,
                            on_batch=metrics.batch_size.observe)
@@ -156,8 +155,7 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
         if media_type != "application/json":
             raise HTTPException(415, f"send the body as application/json (got {media_type or 'no content type'!r})")
         try:
-            async with asyncio.timeout(config.read_timeout_s):  # a deadline on this task; wait_for made a task per call
-                raw = await read_body(request)
+            raw = await asyncio.wait_for(read_body(request), config.read_timeout_s)
         except TimeoutError:
             raise HTTPException(408, f"the body did not arrive within {config.read_timeout_s} s (read_timeout_s)",
                                 headers={"Connection": "close"}) from None
@@ -184,8 +182,7 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
 
     async def with_timeout(awaitable):
         try:
-            async with asyncio.timeout(config.timeout_s):
-                return await awaitable
+            return await asyncio.wait_for(awaitable, config.timeout_s)
         except TimeoutError:
             raise HTTPException(504, f"no answer within {config.timeout_s} s") from None
         except QueueFull as exc:
@@ -197,27 +194,25 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
 
     @app.post("/v1/predict", response_model=PredictResponse, responses=ERRORS, openapi_extra=body_doc(PredictRequest),
               summary="Classify one or more texts (coalesced with concurrent requests)")
-    async def predict(request: Request) -> Response:
+    async def predict(request: Request) -> PredictResponse:
         body = await accept(request, PredictRequest)
         proba = await with_timeout(batcher.submit(body.texts))
         results = [Prediction(**describe(clf.classes_, row)) for row in proba]
-        # Serialized here, once: returned as a model, FastAPI would validate it again first.
-        return Response(PredictResponse(model=served, results=results).model_dump_json(),
-                        media_type="application/json")
+        return PredictResponse(model=ModelInfo(**info), results=results)
 
     @app.post("/v1/explain", response_model=ExplainResponse, responses=ERRORS, openapi_extra=body_doc(ExplainRequest),
               summary="Classify one text and give each token's contribution (occlusion)")
     async def explain_text(request: Request) -> ExplainResponse:
         body = await accept(request, ExplainRequest)
         result = await with_timeout(explainer.run(body.text))
-        return ExplainResponse(model=served, **result)
+        return ExplainResponse(model=ModelInfo(**info), **result)
 
     @app.post("/v1/memory", response_model=MemoryResponse, responses=ERRORS, openapi_extra=body_doc(ExplainRequest),
               summary="What the model predicts after each word of one text, and its gates (word by word)")
     async def memory_of_text(request: Request) -> MemoryResponse:
         body = await accept(request, ExplainRequest)
         result = await with_timeout(explainer.run_memory(body.text))
-        return MemoryResponse(model=served, **result)
+        return MemoryResponse(model=ModelInfo(**info), **result)
 
     @app.get("/healthz", summary="The process is alive")
     async def healthz() -> dict[str, str]:
