@@ -97,7 +97,21 @@ def test_fused_encoder_equals_cleaning_then_tokenizing(texts):
 def test_fused_encoder_equals_cleaning_then_tokenizing_on_imdb(imdb_texts):
     tokenizer = TextTokenizer.train(DEFAULT_CLEANER.many(imdb_texts[:2000]), TokenizerConfig(vocab_size=5000))
     fused = FusedEncoder.build(DEFAULT_CLEANER, tokenizer)
-    assert [ids.tolist() for ids in fused.encode(imdb_texts)] == step_by_step_ids(DEFAULT_CLEANER, tokenizer, imdb_texts)
+    expected = step_by_step_ids(DEFAULT_CLEANER, tokenizer, imdb_texts)
+    assert [ids.tolist() for ids in fused.encode(imdb_texts)] == expected
+    assert [ids.tolist() for ids in fused.encode(imdb_texts)] == expected  # again, from the chunk cache
+
+
+def test_the_chunk_cache_stays_bounded_and_exact(imdb_texts, monkeypatch):
+    from sentiment_rnn.text import fused as fused_module
+
+    monkeypatch.setattr(fused_module, "CHUNK_CACHE", 50)
+    tokenizer = TextTokenizer.train(DEFAULT_CLEANER.many(imdb_texts[:500]), TokenizerConfig(vocab_size=2000))
+    fused = FusedEncoder.build(DEFAULT_CLEANER, tokenizer)
+    texts = imdb_texts[:300]
+    for _ in range(2):
+        assert [ids.tolist() for ids in fused.encode(texts)] == step_by_step_ids(DEFAULT_CLEANER, tokenizer, texts)
+    assert len(fused._chunk_ids) == 50
 
 
 def test_fused_encoder_only_where_exact():

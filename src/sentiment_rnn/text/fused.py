@@ -6,6 +6,11 @@ splits again. Here the tokens of `separate_punctuation` (`punctuation_tokens`) g
 lookup table, where stopwords map to -1 and are dropped. Same ids as cleaning and tokenizing in
 turn; tests/test_fast_text_paths.py compares both on IMDB reviews and on generated text.
 
+`punctuation_tokens` treats each whitespace-separated chunk on its own, so a chunk's ids ("film,",
+"(1999).", "didn't") are the same wherever it occurs: they are cached per chunk, and most chunks
+of a review (Zipf) are one dict lookup instead of a pass through the splitting rules and the
+vocabulary. The cache stops growing at `CHUNK_CACHE` entries (memory stays bounded on any input).
+
 Used only where that is exact: the pipeline ends with `separate_punctuation` (optionally followed
 by `remove_stopwords`) and the tokenizer is a plain word lookup (`TextTokenizer.word_ids`). Texts
 holding what the library splits differently (`LIBRARY_ONLY`) take the step-by-step path.
@@ -23,6 +28,7 @@ from .tokenizer import LIBRARY_ONLY, OOV_ID, TextTokenizer
 SEPARATE = "separate_punctuation"
 STOPWORDS = "remove_stopwords"
 DROP = -1
+CHUNK_CACHE = 200_000  # distinct chunks kept (a few tens of MB at most)
 
 
 class FusedEncoder:
@@ -33,7 +39,7 @@ class FusedEncoder:
         self._rest = Cleaner(cleaner.pipeline[prefix_length:], cleaner.stopwords, cleaner.language)  # for the step-by-step path
         # stopwords are removed before the lookup, whatever the vocabulary holds
         self._table = {**word_ids, **dict.fromkeys(stopwords, DROP)}
-        self._drops = bool(stopwords)
+        self._chunk_ids: dict[str, tuple[int, ...]] = {}
 
     @classmethod
     def build(cls, cleaner: Cleaner, tokenizer: TextTokenizer) -> FusedEncoder | None:
@@ -58,8 +64,18 @@ class FusedEncoder:
             text = fn(text)
         if any(marker in text for marker in LIBRARY_ONLY):
             return self.tokenizer.encode([self._rest(text)])[0]
+        ids: list[int] = []
+        extend, cached, cache = ids.extend, self._chunk_ids.get, self._chunk_ids
+        for chunk in text.split():
+            known = cached(chunk)
+            if known is None:
+                known = self._chunk(chunk)
+                if len(cache) < CHUNK_CACHE:
+                    cache[chunk] = known
+            extend(known)
+        return self.tokenizer.truncate(np.array(ids, dtype=np.int64))
+
+    def _chunk(self, chunk: str) -> tuple[int, ...]:
+        """The ids of one whitespace-free chunk, stopwords dropped."""
         lookup = self._table.get
-        ids = np.array([lookup(token, OOV_ID) for token in punctuation_tokens(text)], dtype=np.int64)
-        if self._drops:
-            ids = ids[ids != DROP]
-        return self.tokenizer.truncate(ids)
+        return tuple(i for i in (lookup(token, OOV_ID) for token in punctuation_tokens(chunk)) if i != DROP)
