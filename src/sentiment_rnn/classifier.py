@@ -310,16 +310,36 @@ class SentimentClassifier:
         return clf.use_engine(engine, threads)
 
 
-def _teacher_answers(folder: str, text: TextConfig, classes: list[str], texts: list[str],
+def _teacher_answers(teacher: str | list[str], text: TextConfig, classes: list[str], texts: list[str],
                      unlabeled: list[str] | None) -> tuple[Any, dict[str, Any]]:
-    """The teacher's class probabilities for the (cleaned) training and unlabeled texts. The teacher
-    reads the same cleaned texts through its own vocabulary, so its cleaning must be this model's."""
+    """The teacher's class probabilities for the (cleaned) training and unlabeled texts, averaged over
+    the teachers when there are several. A teacher reads the same cleaned texts through its own
+    vocabulary, so its cleaning must be this model's."""
     import time
 
     from .io import sha256_file
     from .training.classification import TeacherAnswers
 
     started = time.perf_counter()
+    folders = [teacher] if isinstance(teacher, str) else list(teacher)
+    train_sum, unlabeled_sum, recorded = None, None, []
+    for folder in folders:
+        model = _checked_teacher(folder, text, classes)
+        train = model.probabilities(model.tokenizer_.encode(texts))
+        train_sum = train if train_sum is None else train_sum + train
+        if unlabeled:
+            answers = model.probabilities(model.tokenizer_.encode(unlabeled))
+            unlabeled_sum = answers if unlabeled_sum is None else unlabeled_sum + answers
+        recorded.append({"path": str(Path(folder).resolve()), "sha256": sha256_file(Path(folder) / "model.safetensors"),
+                         "engine": model.engine_.name})
+    n = len(folders)
+    result = TeacherAnswers(train_sum / n, unlabeled_sum / n if unlabeled_sum is not None else None)
+    info = {**(recorded[0] if n == 1 else {"ensemble": recorded}), "n_answers": len(texts) + len(unlabeled or []),
+            "seconds": round(time.perf_counter() - started, 1)}
+    return result, info
+
+
+def _checked_teacher(folder: str, text: TextConfig, classes: list[str]) -> SentimentClassifier:
     teacher = SentimentClassifier.load(folder)
     if list(teacher.classes_) != list(classes):
         raise DataError(f"training.teacher {folder}: its classes {list(teacher.classes_)} are not this data's "
@@ -332,15 +352,7 @@ def _teacher_answers(folder: str, text: TextConfig, classes: list[str], texts: l
         raise ConfigError(f"training.teacher {folder}: its text settings differ from this model's in "
                           f"{', '.join(differing)} (a teacher reads the same cleaned reviews as its student: "
                           f"copy its [text] section: {json.dumps(dataclasses.asdict(teacher.text_config_))})")
-
-    def answers(cleaned: list[str]) -> np.ndarray:
-        return teacher.probabilities(teacher.tokenizer_.encode(cleaned))
-
-    result = TeacherAnswers(answers(texts), answers(unlabeled) if unlabeled else None)
-    info = {"path": str(Path(folder).resolve()), "sha256": sha256_file(Path(folder) / "model.safetensors"),
-            "engine": teacher.engine_.name, "n_answers": len(texts) + len(unlabeled or []),
-            "seconds": round(time.perf_counter() - started, 1)}
-    return result, info
+    return teacher
 
 
 def _resolve_auto_vectors(settings: dict[str, Any], texts: list[str], val_texts: list[str] | None,

@@ -96,8 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, help="= training.seed")
     train.add_argument("--threads", type=int, help="= training.threads")
     train.add_argument("--init-encoder", metavar="FOLDER", help="start from a pretrain-lm encoder (= model.init_encoder)")
-    train.add_argument("--teacher", metavar="FOLDER", help="distil from this trained model folder: also learn its "
-                                                           "answers on labelled and unlabeled reviews (= training.teacher)")
+    train.add_argument("--teacher", metavar="FOLDER", action="append",
+                       help="distil from this trained model folder: also learn its answers on labelled and "
+                            "unlabeled reviews; repeat it to learn an ensemble's averaged answers (= training.teacher)")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last if present")
     train.add_argument("--overwrite", action="store_true", help="replace the model OUT already holds")
     train.add_argument("--quiet", action="store_true", help="no progress bar")

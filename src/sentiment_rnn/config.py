@@ -206,10 +206,10 @@ class TrainingConfig:
     # Entropy minimisation (unlabeled batches):
     entropy_weight: float = 0.0
     unlabeled_batch_size: int = 0  # unlabeled reviews per step; 0: training.batch_size
-    # Knowledge distillation (Hinton et al. 2015): a trained model folder whose class probabilities the
-    # network also learns to match, on labelled and unlabeled batches; "" turns it off. A smaller,
-    # faster model learns more from a teacher's soft answers on many reviews than from labels alone.
-    teacher: str = ""
+    # Knowledge distillation (Hinton et al. 2015): a trained model folder (or a list of them, whose
+    # answers are averaged: an ensemble as teacher) whose class probabilities the network also learns
+    # to match, on labelled and unlabeled batches; "" turns it off.
+    teacher: str | list[str] = ""
     distillation_weight: float = 1.0  # weight of T²·KL(teacher ‖ model) at temperature T, beside cross-entropy
     distillation_temperature: float = 1.0
 
