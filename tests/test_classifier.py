@@ -43,7 +43,7 @@ def test_history_records_pre_clip_gradient_norm(tiny_data):
 
 def test_model_folder_has_no_pickle(tiny_model_dir):
     assert sorted(p.name for p in tiny_model_dir.iterdir() if p.is_file()) == [
-        "config.json", "metrics.json", "model.safetensors", "tokenizer.json"]
+        "config.json", "manifest.json", "metrics.json", "model.safetensors", "tokenizer.json"]
     config = json.loads((tiny_model_dir / "config.json").read_text())
     assert config["classes"] == ["negative", "positive"] and config["model"]["cell"] == "lstm"
     assert {"torch", "tokenizers", "sentiment_rnn"} <= set(config["versions"])
@@ -90,14 +90,6 @@ def test_errors(tmp_path, tiny_model_dir, tiny_data):
         SentimentClassifier.load(tmp_path / "nothing")
     (tiny_model_dir / "tokenizer.json").unlink()
     with pytest.raises(ModelError, match="missing tokenizer.json"):
-        SentimentClassifier.load(tiny_model_dir)
-
-
-def test_mismatched_weights_are_reported(tiny_model_dir):
-    config = json.loads((tiny_model_dir / "config.json").read_text())
-    config["model"]["hidden_size"] = 32
-    (tiny_model_dir / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ModelError, match="model.safetensors does not match config.json"):
         SentimentClassifier.load(tiny_model_dir)
 
 

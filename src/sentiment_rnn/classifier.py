@@ -34,7 +34,7 @@ from .folder import encoder_settings, read_encoder_folder, read_model_folder, wr
 from .models import SentimentNet
 from .text.batching import collate, sorted_batches
 from .text.cleaning import Cleaner
-from .text.fused import FusedEncoder
+from .text.fused import CACHE_BYTES, FusedEncoder
 from .text.tokenizer import TextTokenizer
 
 PREDICT_BATCH = 256
@@ -242,9 +242,10 @@ class SentimentClassifier:
         """Cleaning and word lookup in one pass where that is exact (text/fused.py); rebuilt when
         the tokenizer or the cleaning settings change."""
         text = self.text_config_
-        key = (self.tokenizer_, tuple(text.pipeline), text.stopwords)  # the tokenizer by identity
+        cache_bytes = getattr(self, "text_cache_bytes", CACHE_BYTES)
+        key = (self.tokenizer_, tuple(text.pipeline), text.stopwords, cache_bytes)  # the tokenizer by identity
         if getattr(self, "_fused_key", None) != key:
-            self._fused_key, self._fused = key, FusedEncoder.build(self.cleaner, self.tokenizer_)
+            self._fused_key, self._fused = key, FusedEncoder.build(self.cleaner, self.tokenizer_, cache_bytes)
         return self._fused
 
     def use_engine(self, engine: str = "auto", threads: int = 0) -> SentimentClassifier:
@@ -297,8 +298,10 @@ class SentimentClassifier:
                                   metrics={"history": history, **(metrics or {})})
 
     @classmethod
-    def load(cls, path: str | Path, engine: str = "auto", threads: int = 0) -> SentimentClassifier:
-        """Read a model folder; predictions run on `engine` with `threads` threads (see `use_engine`)."""
+    def load(cls, path: str | Path, engine: str = "auto", threads: int = 0,
+             text_cache_bytes: int = CACHE_BYTES) -> SentimentClassifier:
+        """Read a model folder; predictions run on `engine` with `threads` threads (see `use_engine`);
+        the raw-text → ids cache holds at most `text_cache_bytes` (text/fused.py)."""
         folder = read_model_folder(path)
         clf = cls(text=folder.text, tokenizer=folder.tokenizer_config, model=folder.model, training=folder.training)
         clf.text_config_, clf.tokenizer_config_ = folder.text, folder.tokenizer_config
@@ -307,6 +310,7 @@ class SentimentClassifier:
         clf.history_ = None
         clf.data_info_ = folder.data_info
         clf.config_ = folder.raw
+        clf.text_cache_bytes = text_cache_bytes
         return clf.use_engine(engine, threads)
 
 

@@ -1,6 +1,8 @@
 """`sentiment-rnn`: thin over the library — parse, call, print.
 
-Exit codes: 0 success, 2 usage error, 1 failure (one-line message; `--debug` for the traceback).
+Exit codes: 0 success, 2 usage error, 1 failure (one-line message; `--debug` for the traceback),
+3 `serve` could not start listening (the address is in use or not available, or a worker failed
+to start), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM) during a long-running command.
 """
 
 from __future__ import annotations
@@ -89,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="override one setting, e.g. --set model.cell=lstm (repeatable)")
     train.add_argument("--archive", help="IMDB archive (.tar.gz) or extracted folder (= data.archive)")
     train.add_argument("--train-file", help="train on a CSV/JSONL/Parquet file instead of IMDB (= data.train_file)")
+    train.add_argument("--text-column", help="text column of --train-file (= data.text_column; default review)")
+    train.add_argument("--label-column", help="label column of --train-file (= data.label_column; default sentiment)")
     train.add_argument("--unlabeled-file", help="unlabeled reviews (CSV/JSONL/Parquet/lines) for the objectives that "
                                                 "use them (= data.unlabeled_file; default: the archive's train/unsup)")
     train.add_argument("--limit", type=int, help="use N training reviews, class-balanced and seeded (= data.limit)")
@@ -186,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
             ("max_explain_queue", "explanations running or waiting before 503"),
             ("timeout_s", "per-request limit (504 after)"),
             ("read_timeout_s", "a request's headers, then its body, must arrive within this (408 after)"),
+            ("max_headers", "request headers per request (431 above)"),
+            ("max_header_bytes", "bytes of request line and headers (431 above)"),
+            ("text_cache_bytes", "bound of the raw-text → ids cache, in bytes (0: no cache)"),
             ("engine", ENGINE_HELP), ("threads", THREADS_HELP)):
         value = getattr(defaults, field_name)
         serve.add_argument("--" + field_name.replace("_", "-"), dest=field_name, type=type(value), default=value,
@@ -322,7 +329,7 @@ def _usage_error(message: str) -> int:
 # Shortcut flags and the setting each one sets (the flag wins over --config, like --set).
 FLAG_SETTINGS = (("init_encoder", "model.init_encoder"), ("teacher", "training.teacher"), ("archive", "data.archive"),
                  ("train_file", "data.train_file"), ("unlabeled_file", "data.unlabeled_file"),
-                 ("limit", "data.limit"),
+                 ("text_column", "data.text_column"), ("label_column", "data.label_column"), ("limit", "data.limit"),
                  ("epochs", "training.epochs"), ("seed", "training.seed"), ("threads", "training.threads"))
 
 
@@ -611,9 +618,35 @@ def cmd_serve(args) -> int:
     model = resolve(args.model, args.tracking_uri)
     SentimentClassifier.load(model.folder, config.engine)  # fail here, with a one-line error, not inside a worker
     info = model_info(model.folder, model.name, model.version)
+    problem = _cannot_listen(config.host, config.port)
+    if problem:
+        print(f"error: cannot listen on {config.host}:{config.port} ({problem}); choose another --port or --host, "
+              f"or stop what holds it", file=sys.stderr)
+        return SERVE_CANNOT_LISTEN
     print(f"serving {info['name']} (digest {info['digest']}) on http://{config.host}:{config.port}/", file=sys.stderr)
     serve(model.folder, config, info)
     return 0
+
+
+SERVE_CANNOT_LISTEN = 3  # uvicorn's own exit code when its start-up fails
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the service could not bind host:port, tried as uvicorn will (SO_REUSEADDR), or None."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return exc.strerror
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.strerror
+    return None
 
 
 # ---- models, data -------------------------------------------------------------------------------

@@ -368,6 +368,12 @@ class ExperimentConfig:
                 raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
             except FileNotFoundError:
                 raise ConfigError(f"config file {path} does not exist") from None
+            except IsADirectoryError:
+                raise ConfigError(f"config file {path} is a folder; give a TOML file (see configs/)") from None
+            except UnicodeDecodeError as exc:
+                raise ConfigError(f"{path}: not UTF-8 text (invalid byte at offset {exc.start})") from None
+            except OSError as exc:
+                raise ConfigError(f"config file {path} cannot be read ({exc.strerror})") from None
             except tomllib.TOMLDecodeError as exc:
                 raise ConfigError(f"{path}: invalid TOML: {exc}") from None
             cls.from_dict(raw, origin=str(path))  # so that an error in the file names the file
@@ -474,15 +480,22 @@ class ServiceConfig:
     # A request's line and headers, and then its body, must arrive within this: a client that
     # trickles them (slowloris) would otherwise hold a connection forever. Past it: 408, closed.
     read_timeout_s: float = 10.0
+    # Request headers are held in memory while they arrive: at most this many, of this many bytes
+    # in all (request line included). Past either: 431, closed.
+    max_headers: int = 100
+    max_header_bytes: int = 65_536
+    # The raw-text → ids cache (text/fused.py), which clients fill with what they send: bounded in bytes.
+    text_cache_bytes: int = 64 * 2**20
     engine: str = "auto"  # inference engine: torch | onnx | onnx-int8 | auto (onnx when installed)
     threads: int = 0  # inference threads; 0: one per core
 
     def __post_init__(self) -> None:
         _check_choice("service", "engine", self.engine, ENGINES)
         for name in ("port", "workers", "max_batch_size", "max_queue", "max_body_bytes", "max_texts", "max_chars",
-                     "max_explain_chars", "max_explain_queue"):
+                     "max_explain_chars", "max_explain_queue", "max_headers", "max_header_bytes"):
             _check_range("service", name, getattr(self, name), 1)
         _check_range("service", "max_wait_ms", self.max_wait_ms, 0.0)
         _check_range("service", "timeout_s", self.timeout_s, 0.001)
         _check_range("service", "read_timeout_s", self.read_timeout_s, 0.001)
         _check_range("service", "threads", self.threads, 0)
+        _check_range("service", "text_cache_bytes", self.text_cache_bytes, 0)

@@ -7,25 +7,30 @@ A model folder (written by `SentimentClassifier.save`, read by `.load`):
     tokenizer.json       the vocabulary (HuggingFace tokenizers)
     model.safetensors    the network's weights
     metrics.json         training history and evaluation results (not needed to predict)
+    manifest.json        the seal: SHA-256 of each file and of each setting of config.json (manifest.py)
 
 An encoder folder (written by `sentiment-rnn pretrain-lm`, read by `model.init_encoder`):
 
     config.json          kind "sentiment-rnn-encoder": the lm, text and tokenizer settings, history
     tokenizer.json       the vocabulary (a classifier started from this encoder keeps it)
     encoder.safetensors  embedding.*, encoder.* (the classifier's names) and the LM's output layer
+    manifest.json        the seal
 
 Everything is JSON or safetensors: no pickle anywhere. A folder is written as one unit (io.write_unit):
-all files to temporary names, then renamed into place with config.json last, so a full disk or a
-crash while writing leaves the previous model whole. config.json records the SHA-256 of the files
-beside it, and loading refuses a folder whose files do not match (a crash between the renames, or
-a file copied in from another model).
+all files to temporary names, then renamed into place with the manifest last, so a full disk or a
+crash while writing leaves the previous model whole. Loading refuses a folder whose files or
+settings are not the sealed ones (an edit, a crash between the renames, a file from another
+model), naming the file and the field, and checks each file's size before parsing it. Folders of
+format 1 (before manifests) load when config.json lists the other files' digests, with a warning.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import platform
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -35,16 +40,49 @@ import torch
 
 from .config import LanguageModelConfig, ModelConfig, TextConfig, TokenizerConfig, TrainingConfig, build_section
 from .errors import ConfigError, ModelError
-from .io import bytes_writer, json_writer, load_tensors, sha256_file, tensors_bytes, tensors_writer, write_unit
+from .io import bytes_writer, load_tensors, sha256_file, tensors_bytes, write_unit
+from .manifest import MANIFEST, json_bytes, manifest_writer, read_manifest, verify_config, verify_files
 from .models import SentimentNet
 from .text.tokenizer import TextTokenizer
 from .version import __version__
 
-MODEL_FORMAT_VERSION = 1
+MODEL_FORMAT_VERSION = 2  # 2: sealed by manifest.json; 1: config.json lists the other files' digests
 ENCODER_KIND = "sentiment-rnn-encoder"
-ENCODER_FORMAT_VERSION = 1
+ENCODER_FORMAT_VERSION = 2
 MODEL_FILES = ("config.json", "tokenizer.json", "model.safetensors")
+SEALED_MODEL_FILES = (*MODEL_FILES, "metrics.json")
 ENCODER_FILES = ("config.json", "tokenizer.json", "encoder.safetensors")
+
+
+@dataclasses.dataclass(frozen=True)
+class FileLimits:
+    """The largest config.json and tokenizer.json a folder may hold, checked before either is read
+    (a 1 GB tokenizer.json took 8 s and 1.3 GB to parse before its digest refused it). A 30k-word
+    vocabulary is about 1 MB; config.json a few kB. Set by $SENTIMENT_RNN_MAX_CONFIG_BYTES and
+    $SENTIMENT_RNN_MAX_TOKENIZER_BYTES, or passed to `read_model_folder`."""
+
+    config_bytes: int = 16 * 2**20
+    tokenizer_bytes: int = 256 * 2**20
+
+    @classmethod
+    def from_env(cls) -> FileLimits:
+        values = {}
+        for field, variable in (("config_bytes", "SENTIMENT_RNN_MAX_CONFIG_BYTES"),
+                                ("tokenizer_bytes", "SENTIMENT_RNN_MAX_TOKENIZER_BYTES")):
+            text = os.environ.get(variable)
+            if text is not None:
+                if not text.strip().isdigit():
+                    raise ConfigError(f"${variable} must be a number of bytes, got {text!r}")
+                values[field] = int(text)
+        return cls(**values)
+
+    def check(self, path: Path) -> None:
+        limit = self.tokenizer_bytes if path.name == "tokenizer.json" else self.config_bytes
+        size = path.stat().st_size
+        if size > limit:
+            variable = "TOKENIZER" if path.name == "tokenizer.json" else "CONFIG"
+            raise ModelError(f"{path}: {size} bytes, over the {limit}-byte limit for this file "
+                             f"($SENTIMENT_RNN_MAX_{variable}_BYTES); it was not read")
 
 
 @dataclasses.dataclass
@@ -87,39 +125,35 @@ def library_versions() -> dict[str, str]:
 def write_model_folder(path: str | Path, *, classes: list[str], sections: dict[str, Any], tokenizer: TextTokenizer,
                        network: torch.nn.Module, data_info: dict[str, Any], metrics: dict[str, Any]) -> Path:
     """`sections`: the text, tokenizer, model and training settings (dataclasses) the model was fitted with."""
-    import hashlib
-
     folder = Path(path)
-    contents = {"tokenizer.json": tokenizer.to_json().encode("utf-8"), "model.safetensors": tensors_bytes(network.state_dict())}
-    write_unit(folder, {
-        **{name: bytes_writer(content) for name, content in contents.items()},
-        "metrics.json": json_writer(metrics),
-        "config.json": json_writer({
-            "format_version": MODEL_FORMAT_VERSION,
-            "classes": classes,
-            "vocab_size": tokenizer.vocab_size,
-            **{name: dataclasses.asdict(section) for name, section in sections.items()},
-            "data": data_info,
-            "versions": library_versions(),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "files": {name: hashlib.sha256(content).hexdigest() for name, content in contents.items()},
-        }),
-    })
+    config = {
+        "format_version": MODEL_FORMAT_VERSION,
+        "classes": classes,
+        "vocab_size": tokenizer.vocab_size,
+        **{name: dataclasses.asdict(section) for name, section in sections.items()},
+        "data": data_info,
+        "versions": library_versions(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    contents = {"tokenizer.json": tokenizer.to_json().encode("utf-8"), "model.safetensors": tensors_bytes(network.state_dict()),
+                "metrics.json": json_bytes(metrics), "config.json": json_bytes(config)}
+    write_unit(folder, {**{name: bytes_writer(content) for name, content in contents.items()},
+                        MANIFEST: manifest_writer({k: v for k, v in contents.items() if k != "config.json"}, config)})
     return folder
 
 
-def _check_digests(folder: Path, raw: dict[str, Any]) -> None:
-    """The files must be the ones config.json was written with (folders saved before digests were
-    recorded have none to check)."""
+def _check_legacy_digests(folder: Path, raw: dict[str, Any]) -> None:
+    """Format 1: config.json lists the other files' SHA-256; nothing covers config.json itself."""
     recorded = raw.get("files")
-    if recorded is None:
-        return
-    if not isinstance(recorded, dict):
-        raise ModelError(f"{folder / 'config.json'}: field 'files' must map file names to SHA-256 digests")
+    if not (isinstance(recorded, dict) and set(recorded) >= {"tokenizer.json", "model.safetensors"}):
+        raise ModelError(f"{folder / 'config.json'}: field 'files' must give the SHA-256 of tokenizer.json and "
+                         f"model.safetensors (format 1): the folder's files cannot be checked; save the model again")
     for name, digest in recorded.items():
         if name not in MODEL_FILES or sha256_file(folder / name) != digest:
             raise ModelError(f"{folder / name} is not the file {folder / 'config.json'} was saved with (SHA-256 "
                              f"differs): the folder was changed or only partly written; save or copy the model again")
+    warnings.warn(f"{folder} was saved in format 1, whose config.json no digest covers: an edit to it would go "
+                  f"unnoticed; save it again to seal it (SentimentClassifier.load(...).save(...))", stacklevel=3)
 
 
 def _require_files(folder: Path, files: tuple[str, ...], what: str) -> None:
@@ -130,28 +164,37 @@ def _require_files(folder: Path, files: tuple[str, ...], what: str) -> None:
         raise ModelError(f"{folder} is not a complete {what} folder: missing {', '.join(missing)}")
 
 
-def _read_config(folder: Path) -> dict[str, Any]:
+def _read_config(folder: Path, limits: FileLimits | None = None) -> dict[str, Any]:
     path = folder / "config.json"
+    (limits or FileLimits.from_env()).check(path)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ModelError(f"{path}: invalid JSON ({exc})") from None
     except UnicodeDecodeError as exc:
         raise ModelError(f"{path}: not UTF-8 text (invalid byte at offset {exc.start})") from None
+    except RecursionError:
+        raise ModelError(f"{path}: JSON nested too deeply to be a model's settings") from None
     if not isinstance(raw, dict):
         raise ModelError(f"{path}: expected a JSON object, got {type(raw).__name__}")
     return raw
 
 
-def read_model_folder(path: str | Path) -> ModelFolder:
+def read_model_folder(path: str | Path, limits: FileLimits | None = None) -> ModelFolder:
     from safetensors import SafetensorError
 
     folder = Path(path)
+    limits = limits or FileLimits.from_env()
     _require_files(folder, MODEL_FILES, "model")
-    raw = _read_config(folder)
-    if raw.get("format_version") != MODEL_FORMAT_VERSION:
-        raise ModelError(f"{folder}: model format {raw.get('format_version')!r} is not supported "
-                         f"(this version reads {MODEL_FORMAT_VERSION})")
+    raw = _read_config(folder, limits)
+    version = raw.get("format_version")
+    if version not in (1, MODEL_FORMAT_VERSION):
+        raise ModelError(f"{folder}: model format {version!r} is not supported "
+                         f"(this version reads 1 and {MODEL_FORMAT_VERSION})")
+    manifest = None
+    if version == MODEL_FORMAT_VERSION:
+        manifest = read_manifest(folder, SEALED_MODEL_FILES)
+        verify_config(folder, manifest, raw)
     origin = str(folder / "config.json")
     sections = {}
     for name in ("text", "tokenizer", "model", "training"):
@@ -169,11 +212,17 @@ def read_model_folder(path: str | Path) -> ModelFolder:
         raise ModelError(f"{origin}: field 'classes' must be a list of two or more distinct names, got {classes!r}")
     if not (isinstance(vocab_size, int) and not isinstance(vocab_size, bool) and vocab_size > 2):
         raise ModelError(f"{origin}: field 'vocab_size' must be an integer > 2, got {vocab_size!r}")
+    limits.check(folder / "tokenizer.json")
+    if manifest is not None:  # before parsing it
+        verify_files(folder, manifest, ("tokenizer.json",))
     tokenizer = TextTokenizer.load(folder / "tokenizer.json", sections["tokenizer"])
     if tokenizer.vocab_size != vocab_size:
         raise ModelError(f"{folder / 'tokenizer.json'} has {tokenizer.vocab_size} tokens but {origin} says vocab_size "
                          f"{vocab_size}: the tokenizer belongs to another model")
+    tokenizer.check_ids(folder / "tokenizer.json", vocab_size)
     weights_path = folder / "model.safetensors"
+    if manifest is not None:
+        verify_files(folder, manifest, ("model.safetensors", "metrics.json"))
     # The shapes are checked against the file's header on a network that allocates nothing (the meta
     # device), so a tampered config.json cannot make us allocate terabytes before refusing.
     with torch.device("meta"):
@@ -186,7 +235,8 @@ def read_model_folder(path: str | Path) -> ModelFolder:
     for name, tensor in weights.items():
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
             raise ModelError(f"{weights_path}: tensor {name!r} holds NaN or infinite values; this model cannot predict")
-    _check_digests(folder, raw)  # after the checks that say more precisely what is wrong
+    if manifest is None:
+        _check_legacy_digests(folder, raw)  # after the checks that say more precisely what is wrong
     network = SentimentNet(sections["model"], vocab_size, len(classes))
     network.load_state_dict(weights)
     network.eval()
@@ -218,14 +268,13 @@ def _check_shapes(path: Path, expected: dict[str, tuple[int, ...]]) -> None:
 
 def write_encoder_folder(path: Path, *, weights: dict[str, torch.Tensor], tokenizer: TextTokenizer,
                          lm: LanguageModelConfig, text: TextConfig, history: list[dict[str, Any]]) -> None:
-    write_unit(path, {
-        "tokenizer.json": bytes_writer(tokenizer.to_json().encode("utf-8")),
-        "encoder.safetensors": tensors_writer(weights),
-        "config.json": json_writer({
-            "format_version": ENCODER_FORMAT_VERSION, "kind": ENCODER_KIND, "vocab_size": tokenizer.vocab_size,
-            "lm": dataclasses.asdict(lm), "text": dataclasses.asdict(text),
-            "tokenizer": dataclasses.asdict(tokenizer.config), "history": history}),
-    })
+    config = {"format_version": ENCODER_FORMAT_VERSION, "kind": ENCODER_KIND, "vocab_size": tokenizer.vocab_size,
+              "lm": dataclasses.asdict(lm), "text": dataclasses.asdict(text),
+              "tokenizer": dataclasses.asdict(tokenizer.config), "history": history}
+    contents = {"tokenizer.json": tokenizer.to_json().encode("utf-8"), "encoder.safetensors": tensors_bytes(weights),
+                "config.json": json_bytes(config)}
+    write_unit(path, {**{name: bytes_writer(content) for name, content in contents.items()},
+                      MANIFEST: manifest_writer({k: v for k, v in contents.items() if k != "config.json"}, config)})
 
 
 def read_encoder_settings(path: str | Path) -> tuple[LanguageModelConfig, TextConfig, TokenizerConfig, dict[str, Any]]:
@@ -237,6 +286,8 @@ def read_encoder_settings(path: str | Path) -> tuple[LanguageModelConfig, TextCo
     if raw.get("kind") != ENCODER_KIND:
         raise ModelError(f"{folder} is not a pretrained encoder (config.json kind is {raw.get('kind')!r}; a "
                          f"classifier model folder cannot start another classifier)")
+    if raw.get("format_version") == ENCODER_FORMAT_VERSION:
+        verify_config(folder, read_manifest(folder, ENCODER_FILES), raw)
     origin = str(folder / "config.json")
     return (build_section("lm", raw["lm"], origin=origin), build_section("text", raw["text"], origin=origin),
             build_section("tokenizer", raw["tokenizer"], origin=origin), raw)
@@ -246,8 +297,12 @@ def read_encoder_folder(path: str | Path) -> EncoderFolder:
     folder = Path(path)
     lm, text, tokenizer_config, raw = read_encoder_settings(folder)
     _require_files(folder, ENCODER_FILES, "encoder")
-    return EncoderFolder(folder, lm, text, tokenizer_config,
-                         TextTokenizer.load(folder / "tokenizer.json", tokenizer_config),
+    FileLimits.from_env().check(folder / "tokenizer.json")
+    if raw.get("format_version") == ENCODER_FORMAT_VERSION:  # format 1 encoders carry no digests
+        verify_files(folder, read_manifest(folder, ENCODER_FILES), ("tokenizer.json", "encoder.safetensors"))
+    tokenizer = TextTokenizer.load(folder / "tokenizer.json", tokenizer_config)
+    tokenizer.check_ids(folder / "tokenizer.json", tokenizer.vocab_size)
+    return EncoderFolder(folder, lm, text, tokenizer_config, tokenizer,
                          load_tensors(folder / "encoder.safetensors"), raw.get("history", []))
 
 

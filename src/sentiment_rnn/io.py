@@ -4,6 +4,7 @@ tensors in safetensors files."""
 from __future__ import annotations
 
 import errno
+import glob
 import hashlib
 import json
 import os
@@ -18,6 +19,35 @@ from .errors import OutputError
 Writer = Callable[[str], None]
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _umask()  # read once: os.umask can only be read by setting it
+
+
+def remove_stale_temporaries(folder: Path, names) -> None:
+    """Temporary files that a killed writer left (`.NAME.PID.XXXX.tmp`, its process gone): a later
+    write of the same file removes them. A live process's are left alone."""
+    for name in names:
+        for path in folder.glob(f".{glob.escape(name)}.*.tmp"):
+            pid = path.name[len(name) + 2:].split(".", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def atomic_write(path: str | Path, write: Writer) -> None:
     """Call `write(tmp_path)`, then rename the temporary file over `path` in one step."""
     write_unit(Path(path).parent, {Path(path).name: write})
@@ -30,11 +60,13 @@ def write_unit(folder: str | Path, writers: dict[str, Writer]) -> None:
     as a full disk, removes the temporary files and leaves the folder exactly as it was."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(folder, writers)
     staged: dict[str, str] = {}
     try:
         for name, write in writers.items():
-            fd, staged[name] = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+            fd, staged[name] = tempfile.mkstemp(prefix=f".{name}.{os.getpid()}.", suffix=".tmp", dir=folder)
             os.close(fd)
+            os.chmod(staged[name], 0o666 & ~UMASK)  # as open() would make it: mkstemp makes 0600
             try:
                 write(staged[name])
             except Exception as exc:

@@ -13,7 +13,8 @@ from .classifier import SentimentClassifier
 from .config import DataConfig, ExperimentConfig
 from .data.dataset import Reviews, load_imdb_split, load_labeled_file, load_text_file
 from .data.imdb import Progress, resolve_archive
-from .errors import DataError, TrackingError
+from .errors import ConfigError, DataError, OutputError, TrackingError
+from .io import free_space, out_of_space
 from .metrics import classification_report
 from .training.callbacks import Callback
 from .training.distributed import current
@@ -38,13 +39,33 @@ def train(config: ExperimentConfig, out: str | Path, callbacks: list[Callback] |
     With a `tracking.runs.Tracker`, the run records parameters, metrics, the raw and derived
     datasets, plots and the model; it ends FINISHED, FAILED (an exception) or KILLED (an interrupt).
     """
+    if not str(out).strip():
+        raise ConfigError("--out is empty: name the model folder to write")
     config = with_encoder_settings(config)
     out = Path(out)
-    with writer_lock(out) if current().rank == 0 else contextlib.nullcontext():
-        if (out / "config.json").exists() and not (overwrite or resume):
-            raise DataError("already holds a trained model: pass --overwrite to replace it, --resume to continue its "
-                            "training, or choose another --out", source=str(out))
-        return _tracked(config, out, callbacks, resume, progress, tracker, evaluate_test)
+    created = not out.exists()
+    try:
+        with writer_lock(out) if current().rank == 0 else contextlib.nullcontext():
+            if (out / "config.json").exists() and not (overwrite or resume):
+                raise DataError("already holds a trained model: pass --overwrite to replace it, --resume to continue "
+                                "its training, or choose another --out", source=str(out))
+            return _tracked(config, out, callbacks, resume, progress, tracker, evaluate_test)
+    except BaseException as exc:
+        if created:
+            _remove_if_empty(out)
+        if isinstance(exc, Exception) and not isinstance(exc, OutputError) and out_of_space(exc):
+            where = getattr(exc, "filename", None) or out
+            raise OutputError(f"{where}: no space left on the device ({free_space(Path(where).parent)} free); "
+                              f"training stopped, earlier checkpoints are kept") from exc
+        raise
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """A training that failed before writing anything leaves no folder behind it (checkpoints stay)."""
+    import shutil
+
+    if folder.is_dir() and not any(path.is_file() for path in folder.rglob("*")):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _tracked(config, out, callbacks, resume, progress, tracker, evaluate_test):

@@ -26,6 +26,7 @@ class CliCase:
     name: str
     prepare: Callable[[Path, Path], list[str]]  # (work folder, a trained model) -> the command's arguments
     says: str  # what the one-line error must contain (a file name, a line, a field)
+    command: str | None = None  # set when it runs: the subcommand whose flags an error may suggest
 
 
 def labelled_csv(rows: list[str], header: str = "review,sentiment") -> bytes:
@@ -62,13 +63,27 @@ def with_set(*settings: str) -> Callable[[Path, Path], list[str]]:
     return prepare
 
 
-def tampered(change: Callable[[Path], None]) -> Callable[[Path, Path], list[str]]:
+def tampered(change: Callable[[Path], None], resealed: bool = False) -> Callable[[Path, Path], list[str]]:
+    """A copy of the model, changed; `resealed`: its manifest written again after the change (as a
+    buggy writer would have sealed it), to reach the checks behind the seal."""
     def prepare(work: Path, model: Path) -> list[str]:
+        from sentiment_rnn.folder import SEALED_MODEL_FILES
+        from sentiment_rnn.manifest import seal
+
         copy = work / "model"
         shutil.copytree(model, copy)
         change(copy)
+        if resealed:
+            seal(copy, SEALED_MODEL_FILES)
         return ["predict", str(copy), "a great film"]
     return prepare
+
+
+def ids_past_the_embedding(folder: Path) -> None:
+    tokenizer = json.loads((folder / "tokenizer.json").read_text())
+    vocab = tokenizer["model"]["vocab"]
+    vocab[max(vocab, key=vocab.get)] = len(vocab) + 50
+    (folder / "tokenizer.json").write_text(json.dumps(tokenizer))
 
 
 def edit_config(change: Callable[[dict], object]) -> Callable[[Path], None]:
@@ -125,6 +140,26 @@ def out_under_a_file(work: Path, model: Path) -> list[str]:
             str(work / "plain_file" / "model"), "--no-track", "--quiet"]
 
 
+def config_is_a_folder(work: Path, model: Path) -> list[str]:
+    (work / "configs").mkdir()
+    return ["train", "--train-file", str(write(work, "ok.csv", labelled_csv(GOOD_ROWS))), "--config",
+            str(work / "configs"), "--out", str(work / "out"), "--no-track"]
+
+
+def empty_out(work: Path, model: Path) -> list[str]:
+    return ["train", "--train-file", str(write(work, "ok.csv", labelled_csv(GOOD_ROWS))), "--out", "", "--no-track"]
+
+
+def tracking_server_with_credentials(work: Path, model: Path) -> list[str]:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return ["train", "--train-file", str(write(work, "ok.csv", labelled_csv(GOOD_ROWS))), "--out", str(work / "out"),
+            "--tracking-uri", f"http://user:secret@127.0.0.1:{port}"]
+
+
 def output_in_missing_folder(work: Path, model: Path) -> list[str]:
     return ["predict", str(model), "--input", str(write(work, "in.csv", "review\na great film\n")), "--output",
             str(work / "out.txt")]
@@ -144,7 +179,13 @@ CLI_CASES = [
     CliCase("one class only", train_on("h.csv", labelled_csv([r for r in GOOD_ROWS if r.endswith("positive")])),
             "h.csv"),
     CliCase("csv with an unterminated quote", train_on("i.csv", labelled_csv(GOOD_ROWS) + b'"never closed,positive\n'),
-            "i.csv"),
+            f"i.csv, line {len(GOOD_ROWS) + 2}: malformed CSV: a quote opened here is never closed"),
+    CliCase("csv with a quote left open mid-file",
+            train_on("i2.csv", labelled_csv([*GOOD_ROWS[:3], '"open quote,positive', 'x,negative', 'y" z,positive',
+                                             *GOOD_ROWS[3:]])), "i2.csv, line 5: malformed CSV"),
+    CliCase("a plain-text file to train on", train_on("t.txt", "a great film\nan awful film\n"), "plain-text file"),
+    CliCase("train without the named text column", train_on("a2.csv", labelled_csv(GOOD_ROWS), "--text-column", "body"),
+            "--text-column"),
     CliCase("jsonl with a malformed line", train_on("j.jsonl", '{"review": "a", "sentiment": "positive"}\n{"review": \n'),
             "j.jsonl"),
     CliCase("jsonl line that is a list", train_on("k.jsonl", '["a great film", "positive"]\n'), "k.jsonl"),
@@ -165,6 +206,10 @@ CLI_CASES = [
     CliCase("--set without a value", with_set("model.hidden_size"), "model.hidden_size"),
     CliCase("--set of an unknown setting", with_set("training.epoch=3"), "command line: unknown setting(s) ['training.epoch']"),
     CliCase("--set with a negative size", with_set("model.hidden_size=-4"), "command line: model.hidden_size"),
+    CliCase("--config naming a folder", config_is_a_folder, "is a folder"),
+    CliCase("--out empty", empty_out, "--out is empty"),
+    CliCase("tracking server URI with credentials, nothing listening", tracking_server_with_credentials,
+            "http://user:***@127.0.0.1"),
     # model folders
     CliCase("model folder without config.json", tampered(lambda f: (f / "config.json").unlink()), "config.json"),
     CliCase("config.json that is not JSON", tampered(lambda f: (f / "config.json").write_text("{")), "config.json"),
@@ -173,11 +218,27 @@ CLI_CASES = [
             "config.json"),
     CliCase("config.json without classes", tampered(edit_config(lambda c: c.pop("classes") and None)), "classes"),
     CliCase("one class in config.json", tampered(edit_config(lambda c: c.update(classes=["positive"]))), "classes"),
-    CliCase("vocab_size of a trillion", tampered(edit_config(lambda c: c.update(vocab_size=10**12))), "tokenizer.json"),
-    CliCase("hidden_size that would take terabytes", tampered(edit_config(lambda c: c["model"].update(hidden_size=10**6))),
-            "model.safetensors"),
+    CliCase("vocab_size of a trillion", tampered(edit_config(lambda c: c.update(vocab_size=10**12)), resealed=True),
+            "tokenizer.json"),
+    CliCase("hidden_size that would take terabytes",
+            tampered(edit_config(lambda c: c["model"].update(hidden_size=10**6)), resealed=True), "model.safetensors"),
     CliCase("unknown cell in config.json", tampered(edit_config(lambda c: c["model"].update(cell="gru2"))), "cell"),
-    CliCase("NaN weights", tampered(nan_weights), "NaN"),
+    CliCase("NaN weights", tampered(nan_weights, resealed=True), "NaN"),
+    # edits that keep config.json valid and change the answers: refused by the seal, naming the field
+    CliCase("classes reversed in config.json", tampered(edit_config(lambda c: c.update(classes=c["classes"][::-1]))),
+            "field classes"),
+    CliCase("pooling edited in config.json", tampered(edit_config(lambda c: c["model"].update(pooling="mean"))),
+            "model.pooling"),
+    CliCase("stopwords edited in config.json", tampered(edit_config(lambda c: c["text"].update(stopwords="none"))),
+            "text.stopwords"),
+    CliCase("max_length edited in config.json", tampered(edit_config(lambda c: c["tokenizer"].update(max_length=5))),
+            "tokenizer.max_length"),
+    CliCase("manifest.json removed", tampered(lambda f: (f / "manifest.json").unlink()), "manifest.json is missing"),
+    CliCase("manifest.json emptied", tampered(lambda f: (f / "manifest.json").write_text("{}")), "manifest.json"),
+    CliCase("config.json nested 100,000 deep", tampered(lambda f: (f / "config.json").write_text("[" * 10**5 + "]" * 10**5)),
+            "config.json: JSON nested too deeply"),
+    CliCase("tokenizer ids past the embedding", tampered(ids_past_the_embedding, resealed=True),
+            "past the model's"),
     CliCase("truncated weights", tampered(truncate("model.safetensors")), "model.safetensors"),
     CliCase("tokenizer.json that is garbage", tampered(lambda f: (f / "tokenizer.json").write_text("garbage")),
             "tokenizer.json"),
@@ -205,6 +266,7 @@ def run_cli_case(case: CliCase, work: Path, model: Path) -> tuple[int, str]:
 
     work.mkdir(parents=True, exist_ok=True)
     args = case.prepare(work, model)
+    case.command = args[0]
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
         try:
@@ -214,8 +276,16 @@ def run_cli_case(case: CliCase, work: Path, model: Path) -> tuple[int, str]:
     return code, stderr.getvalue()
 
 
-def cli_verdict(case: CliCase, code: int, stderr: str) -> str | None:
-    """None when the input was refused as it should be; else what went wrong."""
+def flags_of(command: str) -> set[str]:
+    from sentiment_rnn.cli import build_parser
+
+    parser = build_parser().commands[command]
+    return {option for action in parser._actions for option in action.option_strings}
+
+
+def cli_verdict(case: CliCase, code: int, stderr: str, command: str | None = None) -> str | None:
+    """None when the input was refused as it should be, in one line naming where, and suggesting
+    only flags that `command` has; else what went wrong."""
     lines = [line for line in stderr.strip().splitlines() if not line.startswith("usage:") and line.strip()]
     if code in (0, None):
         return "accepted"
@@ -226,6 +296,14 @@ def cli_verdict(case: CliCase, code: int, stderr: str) -> str | None:
         return f"expected one error line, got: {stderr!r}"
     if case.says.lower() not in errors[0].lower():
         return f"error does not name {case.says!r}: {errors[0]!r}"
+    if "Name or service not known" in errors[0]:
+        return f"a host name was misread: {errors[0]!r}"
+    if command is not None:
+        import re
+
+        unknown = sorted(set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", errors[0])) - flags_of(command))
+        if unknown:
+            return f"error suggests {unknown}, which `{command}` does not have: {errors[0]!r}"
     return None
 
 
@@ -239,6 +317,7 @@ class RequestCase:
     body: bytes | None = None
     content_type: str = "application/json"
     status: int = 422
+    headers: dict[str, str] | None = None
 
 
 def _texts(value) -> bytes:
@@ -274,6 +353,9 @@ REQUEST_CASES = [
     RequestCase("memory with a list", "POST", "/v1/memory", json.dumps({"text": ["a"]}).encode()),
     RequestCase("memory text too long", "POST", "/v1/memory", json.dumps({"text": "a " * 3000}).encode()),
     RequestCase("GET on a POST route", "GET", "/v1/predict", None, status=405),
+    RequestCase("a header of 70 kB", "POST", "/v1/predict", _texts(["a"]), status=431, headers={"x-big": "a" * 70_000}),
+    RequestCase("150 headers", "POST", "/v1/predict", _texts(["a"]), status=431,
+                headers={f"x-h{i}": "1" for i in range(150)}),
     RequestCase("unknown path", "GET", "/v1/../../etc/passwd", None, status=404),
 ]
 

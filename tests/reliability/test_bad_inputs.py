@@ -12,7 +12,7 @@ from bad_inputs import CLI_CASES, REQUEST_CASES, cli_verdict, request_verdict, r
 def test_the_cli_refuses_it_in_one_line_naming_where(case, _trained_model_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("SENTIMENT_RNN_CACHE", str(tmp_path / "cache"))
     code, stderr = run_cli_case(case, tmp_path / "work", _trained_model_dir)
-    assert cli_verdict(case, code, stderr) is None, stderr
+    assert cli_verdict(case, code, stderr, case.command) is None, stderr
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +27,6 @@ def client(_trained_model_dir):
 
 @pytest.mark.parametrize("case", REQUEST_CASES, ids=lambda c: c.name)
 def test_the_service_refuses_it_without_a_500(case, client):
-    headers = {"content-type": case.content_type} if case.content_type else {}
+    headers = {**({"content-type": case.content_type} if case.content_type else {}), **(case.headers or {})}
     response = client.request(case.method, case.path, content=case.body, headers=headers)
     assert request_verdict(case, response.status_code) is None, response.text[:300]

@@ -59,7 +59,7 @@ def test_each_protocol_cuts_off_trickled_headers_and_keeps_serving(kind, monkeyp
     protocol_class = getattr(protocol, kind)
     if protocol_class is None:
         pytest.skip("httptools is not installed")
-    monkeypatch.setenv(protocol.ENV_KEY, "2")
+    monkeypatch.setenv(protocol.ENV_KEY, protocol.environment(2, 65_536))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(hello_app, host="127.0.0.1", port=port, http=protocol_class,
                                            log_level="error", lifespan="on"))

@@ -73,14 +73,20 @@ def test_web_page_in_a_real_browser(live_server):
         assert "The movie was quite slow" in review.input_value()
         typed = "Wonderful acting, and a GREAT story... It was great!"
         review.fill(typed)
+        requests = []
+        page.on("request", lambda r: requests.append(r.url.rsplit("/", 1)[-1]) if "/v1/" in r.url else None)
         page.get_by_role("button", name="Analyze").click()
         page.wait_for_selector("#verdict")
         assert page.locator("#verdict").inner_text().startswith("positive")
+        assert requests == ["predict"]  # explanations only when asked for: under load they wait behind predictions
+        page.get_by_role("button", name="Which words drove it").click()
+        page.wait_for_selector("#words")
         assert page.locator("#words span.drives-positive").count() >= 1
         assert page.locator("#words").inner_text() == typed  # the user's own text, not the cleaned tokens
         spans = page.locator("#words span")
         assert "GREAT" in [spans.nth(i).inner_text() for i in range(spans.count())]  # its own capitals, in place
         # Word by word: the probability after each word (both readings) and the LSTM's gates, drawn.
+        page.get_by_role("button", name="Word by word").click()
         page.wait_for_selector("#memory svg")
         tokens = page.evaluate("fetch('/v1/memory', {method: 'POST', headers: {'Content-Type': 'application/json'}, "
                                f"body: JSON.stringify({{text: {json.dumps(typed)}}})}}).then(r => r.json())")["tokens"]
@@ -107,6 +113,27 @@ def test_web_page_in_a_real_browser(live_server):
 
 
 @pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"), reason="needs Debian's chromium")
+def test_web_page_says_busy_on_503(live_server):
+    """A full explanation queue answers 503: the page says so and stays usable."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.route("**/v1/explain", lambda route: route.fulfill(status=503, content_type="application/json",
+                                                               headers={"Retry-After": "1"},
+                                                               body='{"detail": "4 explanations are queued"}'))
+        page.goto(live_server + "/")
+        page.get_by_role("button", name="Analyze").click()
+        page.wait_for_selector("#verdict")
+        page.get_by_role("button", name="Which words drove it").click()
+        page.wait_for_selector("#explain-result .busy")
+        assert "busy" in page.locator("#explain-result .busy").inner_text()
+        assert page.get_by_role("button", name="Which words drove it").is_enabled()  # try again
+        browser.close()
+
+
+@pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"), reason="needs Debian's chromium")
 def test_web_page_shades_the_characters_of_a_chinese_review(tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -128,6 +155,8 @@ def test_web_page_shades_the_characters_of_a_chinese_review(tmp_path):
             page.get_by_label("Review", exact=True).fill(typed)
             page.get_by_role("button", name="Analyze").click()
             page.wait_for_selector("#verdict")
+            page.get_by_role("button", name="Which words drove it").click()
+            page.wait_for_selector("#words")
             words = page.locator("#words")
             assert words.inner_text() == typed  # every character in place, full-width marks too
             shaded = words.locator("span")

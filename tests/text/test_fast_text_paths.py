@@ -6,6 +6,8 @@ text to ids in one pass (text/fused.py); all three were checked on all 100k IMDB
 differences); here, on real reviews and on generated text aimed at the edge cases.
 """
 
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -15,6 +17,7 @@ from conftest import shared_archive
 from sentiment_rnn import TokenizerConfig
 from sentiment_rnn.config import TextConfig
 from sentiment_rnn.text.cleaning import Cleaner, _separate_punctuation_whole, separate_punctuation
+from sentiment_rnn.text import fused as fused_module
 from sentiment_rnn.text.fused import FusedEncoder
 from sentiment_rnn.text.tokenizer import TextTokenizer
 
@@ -102,16 +105,42 @@ def test_fused_encoder_equals_cleaning_then_tokenizing_on_imdb(imdb_texts):
     assert [ids.tolist() for ids in fused.encode(imdb_texts)] == expected  # again, from the chunk cache
 
 
-def test_the_chunk_cache_stays_bounded_and_exact(imdb_texts, monkeypatch):
-    from sentiment_rnn.text import fused as fused_module
-
-    monkeypatch.setattr(fused_module, "CHUNK_CACHE", 50)
+def test_the_chunk_cache_stays_bounded_in_bytes_and_exact(imdb_texts):
     tokenizer = TextTokenizer.train(DEFAULT_CLEANER.many(imdb_texts[:500]), TokenizerConfig(vocab_size=2000))
-    fused = FusedEncoder.build(DEFAULT_CLEANER, tokenizer)
+    fused = FusedEncoder.build(DEFAULT_CLEANER, tokenizer, cache_bytes=20_000)
     texts = imdb_texts[:300]
     for _ in range(2):
         assert [ids.tolist() for ids in fused.encode(texts)] == step_by_step_ids(DEFAULT_CLEANER, tokenizer, texts)
-    assert len(fused._chunk_ids) == 50
+        assert 0 < fused.cached_bytes <= 20_000
+        assert fused.cached_bytes == sum(sys.getsizeof(k) + sys.getsizeof(v) + fused_module.ENTRY_OVERHEAD
+                                         for k, v in fused._chunk_ids.items())
+
+
+def test_long_unique_chunks_are_never_cached():
+    """An attacker's stream of unique long chunks (the service's max_chars each) must not grow memory:
+    an entry-count bound alone let 200,000 of them hold ~39 GB."""
+    import random
+
+    tokenizer = TextTokenizer.train(["good film"] * 3, TokenizerConfig(min_frequency=1))
+    fused = FusedEncoder.build(DEFAULT_CLEANER, tokenizer)
+    rng = random.Random(0)
+    long_chunks = ["".join(rng.choices("abcdefgh,.'", k=5000)) for _ in range(20)]
+    fused.encode(long_chunks)
+    assert fused.cached_bytes == 0 and not fused._chunk_ids
+    shorts = [" ".join("".join(rng.choices("abcdefgh", k=12)) for _ in range(200)) for _ in range(50)]
+    fused.cache_bytes = 50_000
+    fused.encode(shorts)
+    assert fused.cached_bytes <= 50_000
+
+
+def test_the_punctuation_caches_keep_only_short_pieces():
+    from sentiment_rnn.text import cleaning
+
+    before = cleaning._separate_piece.cache_info().currsize
+    long_piece = "a'" * 5000
+    assert cleaning.punctuation_tokens(long_piece)  # split, not cached
+    assert cleaning._separate_piece.cache_info().currsize == before
+    assert cleaning.punctuation_tokens("!?" * 5000) == ["!", "?"] * 5000
 
 
 def test_fused_encoder_only_where_exact():

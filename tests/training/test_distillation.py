@@ -52,7 +52,7 @@ def test_a_student_learns_the_teacher_s_answers_on_unlabeled_reviews(tiny_data, 
     assert set(taught.history_.steps[-1].components) == {"cross_entropy", "distillation", "distillation_unlabeled"}
     info = taught.data_info_["teacher"]
     assert info["n_answers"] == len(UNLABELED) + len(tiny_data[0])
-    assert info["sha256"] == json.loads((tiny_model_dir / "config.json").read_text())["files"]["model.safetensors"]
+    assert info["sha256"] == json.loads((tiny_model_dir / "manifest.json").read_text())["files"]["model.safetensors"]
 
 
 def test_a_teacher_must_read_the_same_cleaned_reviews_and_know_the_same_classes(tiny_data, tiny_model_dir):

@@ -70,11 +70,16 @@ def iter_rows(path: str | Path, text_column: str | tuple[str, ...], label_column
         elif fmt == "jsonl":
             yield from _iter_jsonl(lines, source, text_column, label_column)
         else:
+            if label_column:
+                raise DataError(f"a plain-text file holds texts only, one per line, no labels; give labelled "
+                                f"texts as {', '.join(s for s, f in FORMATS.items() if f != 'lines')}", source=source)
             for number, line in lines:
                 yield Row(f"line {number}", line.rstrip("\r\n"))
 
 
 def _iter_csv(lines, source, text_column, label_column) -> Iterator[Row]:
+    """Strict CSV (a stray quote inside a field is an error, not a guess), each record located by
+    the line it starts on, so that an unclosed quote is named where it opened."""
     current = [0]
 
     def texts():
@@ -82,27 +87,36 @@ def _iter_csv(lines, source, text_column, label_column) -> Iterator[Row]:
             current[0] = number
             yield line
 
-    reader = csv.reader(texts())
+    reader = csv.reader(texts(), strict=True)
     try:
         header = next(reader)
     except StopIteration:
         raise DataError("file is empty (no header row)", source=source) from None
+    except csv.Error as exc:
+        raise DataError(f"malformed CSV header ({exc})", source=source, location="line 1") from None
     text_column = _choose(text_column, header, source, "line 1")
     if label_column and label_column not in header:
         raise DataError(f"missing label column {label_column!r}; the header has {header} (set --label-column, "
                         f"data.label_column)", source=source, location="line 1")
     text_at = header.index(text_column)
     label_at = header.index(label_column) if label_column else None
+    start = current[0] + 1
     try:
         for record in reader:
-            location = f"line {current[0]}"
+            location = f"line {start}"
+            spans = current[0] - start
+            start = current[0] + 1
             if not record:
                 continue
             if len(record) != len(header):
-                raise DataError(f"expected {len(header)} fields, found {len(record)}", source=source, location=location)
+                opened = f" (a quoted field runs from here over {spans} more line(s): is a quote left open?)" if spans else ""
+                raise DataError(f"expected {len(header)} fields, found {len(record)}{opened}", source=source,
+                                location=location)
             yield Row(location, record[text_at], record[label_at] if label_at is not None else None)
     except csv.Error as exc:
-        raise DataError(f"malformed CSV ({exc})", source=source, location=f"line {current[0]}") from None
+        reason = ("a quote opened here is never closed" if "unexpected end of data" in str(exc)
+                  else f"{exc}, in the record that starts here (is a quote left open, or not doubled inside a field?)")
+        raise DataError(f"malformed CSV: {reason}", source=source, location=f"line {start}") from None
 
 
 def _choose(text_column: str | tuple[str, ...], present: list[str], source: str, location: str | None) -> str:

@@ -2,8 +2,10 @@
 
 Status codes (never a 500 for anything a client sends):
   400 body is not valid UTF-8 · 408 headers or body slower than `read_timeout_s` · 413 body larger than `max_body_bytes` · 415 not application/json ·
+  431 more than `max_headers` headers or `max_header_bytes` bytes of them ·
   422 malformed JSON, wrong
-  types, an empty list, more than `max_texts` texts or a text longer than `max_chars` characters ·
+  types, an empty list, more than `max_texts` texts or a text longer than `max_chars` characters,
+  or a text the model failed on (that request alone: a failed batch is retried request by request) ·
   503 queue full (with Retry-After) or model not ready · 504 the request's time limit passed.
 """
 
@@ -103,6 +105,7 @@ class ErrorResponse(BaseModel):
 
 ERRORS = {status: {"model": ErrorResponse, "description": text} for status, text in {
     400: "body is not valid UTF-8", 408: "body came too slowly (read_timeout_s)", 413: "body too large", 415: "body is not application/json",
+    431: "too many request headers, or too many bytes of them",
     422: "malformed JSON, wrong types, or limits exceeded",
     503: "queue full (see Retry-After) or model not ready", 504: "request timed out"}.items()}
 
@@ -115,7 +118,7 @@ def model_info(folder: Path, name: str | None = None, version: str | None = None
 def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info: dict[str, Any] | None = None) -> FastAPI:
     config = config or ServiceConfig()
     model_dir = Path(model_dir)
-    clf = SentimentClassifier.load(model_dir, config.engine, config.threads)
+    clf = SentimentClassifier.load(model_dir, config.engine, config.threads, config.text_cache_bytes)
     info = info or model_info(model_dir)
     metrics = ServiceMetrics()
     batcher = MicroBatcher(clf.predict_proba, config.max_batch_size, config.max_wait_ms, config.max_queue,
@@ -145,7 +148,7 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
     app.state.batcher = batcher
     app.state.explainer = explainer
 
-    app.add_middleware(ObserveAndLimit, metrics=metrics, batcher=batcher, max_body_bytes=config.max_body_bytes)
+    app.add_middleware(ObserveAndLimit, metrics=metrics, batcher=batcher, config=config)
 
     async def accept(request: Request, model: type[BaseModel]) -> BaseModel:
         """The request body, read within the size limit, decoded, validated; and the model ready.
@@ -188,6 +191,11 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
         except QueueFull as exc:
             raise HTTPException(503, str(exc) or "the prediction queue is full; retry shortly",
                                 headers={"Retry-After": "1"}) from None
+        except HTTPException:
+            raise
+        except Exception as exc:  # the model failed on this request's texts alone (the batcher retried the rest)
+            reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+            raise HTTPException(422, f"the model could not score this request ({type(exc).__name__}: {reason})") from None
 
     body_doc = lambda model: {"requestBody": {"required": True, "content": {  # noqa: E731
         "application/json": {"schema": model.model_json_schema()}}}}
@@ -306,11 +314,13 @@ def page_security_policy(html: str) -> str:
 
 class ObserveAndLimit:
     """Pure ASGI middleware (Starlette's BaseHTTPMiddleware costs about a millisecond a request):
-    rejects a declared body over the limit with 413 before reading it, and records each request's
-    route, status and latency, and the queue depth."""
+    rejects too many headers with 431 (their bytes are bounded as they arrive, protocol.py, and here
+    again for servers other than ours), a declared body over the limit with 413 before reading it,
+    and records each request's route, status and latency, and the queue depth."""
 
-    def __init__(self, app, metrics: ServiceMetrics, batcher: MicroBatcher, max_body_bytes: int):
-        self.app, self.metrics, self.batcher, self.max_body_bytes = app, metrics, batcher, max_body_bytes
+    def __init__(self, app, metrics: ServiceMetrics, batcher: MicroBatcher, config: ServiceConfig):
+        self.app, self.metrics, self.batcher, self.max_body_bytes = app, metrics, batcher, config.max_body_bytes
+        self.max_headers, self.max_header_bytes = config.max_headers, config.max_header_bytes
         self.page_policy = page_security_policy(page_html())
 
     def security_headers(self, path: str) -> list[tuple[bytes, bytes]]:
@@ -339,9 +349,17 @@ class ObserveAndLimit:
                 message = {**message, "headers": [*message.get("headers", []), *self.security_headers(scope["path"])]}
             await send(message)
 
-        declared = dict(scope["headers"]).get(b"content-length", b"")
+        headers = scope["headers"]
+        declared = dict(headers).get(b"content-length", b"")
         try:
-            if declared.isdigit() and int(declared) > self.max_body_bytes:
+            header_bytes = sum(len(name) + len(value) + 4 for name, value in headers)
+            if len(headers) > self.max_headers or header_bytes > self.max_header_bytes:
+                response = JSONResponse({"detail": f"{len(headers)} headers of {header_bytes} bytes: over the limit of "
+                                                   f"{self.max_headers} headers (max_headers) or {self.max_header_bytes} "
+                                                   f"bytes (max_header_bytes)"}, status_code=431,
+                                        headers={"Connection": "close"})
+                await response(scope, receive, send_and_remember)
+            elif declared.isdigit() and int(declared) > self.max_body_bytes:
                 response = JSONResponse({"detail": f"body of {int(declared)} bytes is over the "
                                                    f"{self.max_body_bytes}-byte limit"}, status_code=413)
                 await response(scope, receive, send_and_remember)
@@ -366,7 +384,7 @@ def serve(model_dir: Path, config: ServiceConfig, info: dict[str, Any]) -> None:
     from . import protocol
 
     os.environ[ENV_KEY] = json.dumps({"model_dir": str(model_dir), "config": dataclasses.asdict(config), "info": info})
-    os.environ[protocol.ENV_KEY] = str(config.read_timeout_s)
+    os.environ[protocol.ENV_KEY] = protocol.environment(config.read_timeout_s, config.max_header_bytes)
     uvicorn.run("sentiment_rnn.service.app:app_from_env", factory=True, host=config.host, port=config.port,
                 workers=config.workers, log_level="warning", timeout_graceful_shutdown=30,
                 http=protocol.DEFAULT_PROTOCOL)

@@ -4,7 +4,8 @@ The first waiting request opens a batch; the batch closes when it holds `max_bat
 `max_wait_ms` has passed, whichever comes first. The queue is bounded (in texts): when it is full,
 `submit` raises `QueueFull` at once, and the service answers 503 with Retry-After instead of
 letting latency grow without limit. The model runs on one worker thread, so the event loop keeps
-accepting and answering while a batch computes.
+accepting and answering while a batch computes. A batch that fails is run again request by
+request, so that one request the model cannot score fails alone, not the others batched with it.
 """
 
 from __future__ import annotations
@@ -83,17 +84,28 @@ class MicroBatcher:
             live = [r for r in batch if not r.future.done()]  # a timed-out client no longer waits
             texts = [t for r in live for t in r.texts]
             try:
-                proba = await loop.run_in_executor(self.executor, self.predict, texts) if texts else None
-                if self.on_batch and texts:
-                    self.on_batch(len(texts))
-                start = 0
-                for r in live:
-                    if not r.future.done():
-                        r.future.set_result(proba[start:start + len(r.texts)])
-                    start += len(r.texts)
-            except Exception as exc:  # a model failure answers every waiting request, and the loop goes on
-                for r in live:
-                    if not r.future.done():
-                        r.future.set_exception(exc)
+                if texts:
+                    await self._answer(live, texts)
             finally:
                 self.pending_texts -= size
+
+    async def _answer(self, live: list[_Request], texts: list[str]) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            proba = await loop.run_in_executor(self.executor, self.predict, texts)
+        except Exception as exc:
+            if len(live) == 1:
+                if not live[0].future.done():
+                    live[0].future.set_exception(exc)
+                return
+            for r in live:  # one at a time: only the request that fails gets the error
+                if not r.future.done():
+                    await self._answer([r], list(r.texts))
+            return
+        if self.on_batch:
+            self.on_batch(len(texts))
+        start = 0
+        for r in live:
+            if not r.future.done():
+                r.future.set_result(proba[start:start + len(r.texts)])
+            start += len(r.texts)

@@ -1,4 +1,4 @@
-"""uvicorn's HTTP protocols with a deadline on reading a request's line and headers.
+"""uvicorn's HTTP protocols with a deadline and a size limit on reading a request's line and headers.
 
 uvicorn closes idle keep-alive connections, but once a client has sent one byte of a request it
 waits for the rest forever: a client that trickles its headers a byte at a time (slowloris) holds
@@ -6,35 +6,68 @@ a connection, and a few hundred of them hold them all. Here every request's head
 complete within `read_timeout_s` of the connection opening or of the previous response; otherwise
 the server answers 408 and closes. (The body is held to the same deadline by the app, which reads it.)
 
-The deadline hooks into each protocol's own moment of "headers complete": httptools calls
+Nor do they bound the headers' size with httptools (h11 stops at 16 KiB): a 100 MB header was
+read into memory and answered 200. Here the bytes received while a request's headers are
+incomplete count against `max_header_bytes`; past it the server answers 431 and closes, before
+the parser holds more. (The number of headers is checked by the app's middleware.)
+
+Both hook into each protocol's own moment of "headers complete": httptools calls
 `on_headers_complete`; h11 produces a Request event, which is when uvicorn builds a new scope.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-ENV_KEY = "SENTIMENT_RNN_READ_TIMEOUT_S"
-TIMEOUT_RESPONSE = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
-                    b"content-length: 31\r\nconnection: close\r\n\r\nrequest headers came too slowly")
+ENV_KEY = "SENTIMENT_RNN_PROTOCOL"  # {"read_timeout_s": ..., "max_header_bytes": ...}
+DEFAULTS = {"read_timeout_s": 10.0, "max_header_bytes": 65_536}
 
 
-def read_timeout_s() -> float:
+def _answer(status: str, text: str) -> bytes:
+    body = text.encode()
+    return (f"HTTP/1.1 {status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {len(body)}\r\n"
+            f"connection: close\r\n\r\n").encode() + body
+
+
+TIMEOUT_RESPONSE = _answer("408 Request Timeout", "request headers came too slowly")
+
+
+def limits() -> dict[str, float]:
     """Set by `serve` for its workers (uvicorn builds protocols from a class name, not an object)."""
-    return float(os.environ.get(ENV_KEY, "10"))
+    return {**DEFAULTS, **json.loads(os.environ.get(ENV_KEY, "{}"))}
+
+
+def environment(read_timeout_s: float, max_header_bytes: int) -> str:
+    return json.dumps({"read_timeout_s": read_timeout_s, "max_header_bytes": max_header_bytes})
 
 
 class HeaderDeadline:
     """Mixed in before a uvicorn protocol class."""
 
     _deadline: asyncio.TimerHandle | None = None
+    _header_bytes = 0
 
     def connection_made(self, transport) -> None:
+        self._limits = limits()
         super().connection_made(transport)
         self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        if self._deadline is not None:  # the headers are not complete yet
+            self._header_bytes += len(data)
+            if self._header_bytes > self._limits["max_header_bytes"]:
+                self._disarm()
+                if not self.transport.is_closing():
+                    self.transport.write(_answer("431 Request Header Fields Too Large",
+                                                 f"request line and headers over {self._limits['max_header_bytes']} "
+                                                 f"bytes (max_header_bytes)"))
+                    self.transport.close()
+                return
+        super().data_received(data)
 
     def connection_lost(self, exc) -> None:
         self._disarm()
@@ -48,7 +81,8 @@ class HeaderDeadline:
 
     def _arm(self) -> None:
         self._disarm()
-        self._deadline = asyncio.get_running_loop().call_later(read_timeout_s(), self._too_slow)
+        self._header_bytes = 0
+        self._deadline = asyncio.get_running_loop().call_later(self._limits["read_timeout_s"], self._too_slow)
 
     def _disarm(self) -> None:
         if self._deadline is not None:

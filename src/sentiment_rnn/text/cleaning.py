@@ -173,12 +173,26 @@ def punctuation_tokens(text: str) -> list[str]:
     return tokens
 
 
-@functools.lru_cache(maxsize=1 << 14)
+def _cached_when_short(maxsize: int, max_chars: int = 64):
+    """An LRU cache for short arguments only: entries are counted, so their size must be bounded
+    too, or one client's long unique strings would fill memory (maxsize × max_chars at most)."""
+    def decorate(fn):
+        cached = functools.lru_cache(maxsize=maxsize)(fn)
+
+        @functools.wraps(fn)
+        def call(text: str):
+            return cached(text) if len(text) <= max_chars else fn(text)
+        call.cache_info = cached.cache_info
+        return call
+    return decorate
+
+
+@_cached_when_short(maxsize=1 << 14)
 def _separate_piece(piece: str) -> tuple[str, ...]:
     return tuple(_separate_punctuation_whole(piece).split())
 
 
-@functools.lru_cache(maxsize=1 << 12)
+@_cached_when_short(maxsize=1 << 12)
 def _mark_runs(marks: str) -> tuple[str, ...]:
     """One token per run of the same mark: `!!?` → ("!", "?")."""
     return tuple(mark for mark, _ in itertools.groupby(marks))

@@ -9,7 +9,10 @@ turn; tests/test_fast_text_paths.py compares both on IMDB reviews and on generat
 `punctuation_tokens` treats each whitespace-separated chunk on its own, so a chunk's ids ("film,",
 "(1999).", "didn't") are the same wherever it occurs: they are cached per chunk, and most chunks
 of a review (Zipf) are one dict lookup instead of a pass through the splitting rules and the
-vocabulary. The cache stops growing at `CHUNK_CACHE` entries (memory stays bounded on any input).
+vocabulary. The cache is bounded in bytes, not entries, since a client chooses what it holds: a
+chunk longer than `MAX_CACHED_CHUNK` characters is never cached (real words are short; a long
+unique chunk is noise or an attack), and when the entries' estimated size reaches `cache_bytes`
+the cache is emptied and starts over, so a stream of unique chunks costs speed, never memory.
 
 Used only where that is exact: the pipeline ends with `separate_punctuation` (optionally followed
 by `remove_stopwords`) and the tokenizer is a plain word lookup (`TextTokenizer.word_ids`). Texts
@@ -18,6 +21,7 @@ holding what the library splits differently (`LIBRARY_ONLY`) take the step-by-st
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,21 +32,24 @@ from .tokenizer import LIBRARY_ONLY, OOV_ID, TextTokenizer
 SEPARATE = "separate_punctuation"
 STOPWORDS = "remove_stopwords"
 DROP = -1
-CHUNK_CACHE = 200_000  # distinct chunks kept (a few tens of MB at most)
+CACHE_BYTES = 64 * 2**20  # the default bound of the chunk cache (service.text_cache_bytes)
+MAX_CACHED_CHUNK = 64  # characters; longer chunks are split every time
+ENTRY_OVERHEAD = 100  # bytes per entry beyond its key and tuple: the dict's slot and hash table share
 
 
 class FusedEncoder:
     def __init__(self, cleaner: Cleaner, tokenizer: TextTokenizer, word_ids: dict[str, int], prefix_length: int,
-                 stopwords: frozenset[str]):
+                 stopwords: frozenset[str], cache_bytes: int = CACHE_BYTES):
         self.cleaner, self.tokenizer = cleaner, tokenizer
         self._prefix = cleaner.functions[:prefix_length]
         self._rest = Cleaner(cleaner.pipeline[prefix_length:], cleaner.stopwords, cleaner.language)  # for the step-by-step path
         # stopwords are removed before the lookup, whatever the vocabulary holds
         self._table = {**word_ids, **dict.fromkeys(stopwords, DROP)}
         self._chunk_ids: dict[str, tuple[int, ...]] = {}
+        self.cache_bytes, self.cached_bytes = cache_bytes, 0
 
     @classmethod
-    def build(cls, cleaner: Cleaner, tokenizer: TextTokenizer) -> FusedEncoder | None:
+    def build(cls, cleaner: Cleaner, tokenizer: TextTokenizer, cache_bytes: int = CACHE_BYTES) -> FusedEncoder | None:
         """The fused encoder where it gives exactly the step-by-step ids, else None."""
         pipeline = cleaner.pipeline
         if pipeline[-1:] == [SEPARATE]:
@@ -54,7 +61,7 @@ class FusedEncoder:
         word_ids = tokenizer.word_ids
         if word_ids is None:
             return None
-        return cls(cleaner, tokenizer, word_ids, prefix, stop)
+        return cls(cleaner, tokenizer, word_ids, prefix, stop, cache_bytes)
 
     def encode(self, texts: Sequence[str]) -> list[np.ndarray]:
         return [self._encode_one(text) for text in texts]
@@ -70,10 +77,20 @@ class FusedEncoder:
             known = cached(chunk)
             if known is None:
                 known = self._chunk(chunk)
-                if len(cache) < CHUNK_CACHE:
-                    cache[chunk] = known
+                if len(chunk) <= MAX_CACHED_CHUNK:
+                    self._remember(chunk, known)
             extend(known)
         return self.tokenizer.truncate(np.array(ids, dtype=np.int64))
+
+    def _remember(self, chunk: str, ids: tuple[int, ...]) -> None:
+        size = sys.getsizeof(chunk) + sys.getsizeof(ids) + ENTRY_OVERHEAD  # the ints are the table's own objects
+        if self.cached_bytes + size > self.cache_bytes:
+            self._chunk_ids.clear()
+            self.cached_bytes = 0
+            if size > self.cache_bytes:
+                return
+        self._chunk_ids[chunk] = ids
+        self.cached_bytes += size
 
     def _chunk(self, chunk: str) -> tuple[int, ...]:
         """The ids of one whitespace-free chunk, stopwords dropped."""

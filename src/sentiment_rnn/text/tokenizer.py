@@ -122,10 +122,21 @@ class TextTokenizer:
     def to_json(self) -> str:
         return self.backend.to_str(pretty=False)
 
-    def save(self, path: Path) -> None:
-        from ..io import atomic_write_text
-
-        atomic_write_text(path, self.to_json())
+    def check_ids(self, path: Path, rows: int) -> None:
+        """Every id this vocabulary can give must be a row of an embedding of `rows` rows, and the
+        padding and unknown tokens must be where the network expects them. (A count that matches
+        is not enough: ids can skip numbers, and one past the embedding fails deep inside the
+        engine, for every review batched with the one that holds it.)"""
+        vocabulary = self.backend.get_vocab(with_added_tokens=True)
+        largest = max(vocabulary.values(), default=-1)
+        if largest >= rows:
+            word = next(token for token, i in vocabulary.items() if i == largest)
+            raise ModelError(f"{path}: token {word!r} has id {largest}, past the model's {rows} embedding rows: "
+                             f"the tokenizer belongs to another model")
+        for token, expected in ((PAD_TOKEN, PAD_ID), (OOV_TOKEN, OOV_ID)):
+            if vocabulary.get(token) != expected:
+                raise ModelError(f"{path}: special token {token!r} must have id {expected}, has "
+                                 f"{vocabulary.get(token)!r}: not a sentiment-rnn tokenizer")
 
     @classmethod
     def load(cls, path: Path, config: TokenizerConfig) -> TextTokenizer:

@@ -31,7 +31,7 @@ class Tracker(Callback):
 
     def __init__(self, uri: str | None = None, experiment: str = DEFAULT_EXPERIMENT,
                  register: str | None = None, log_every_steps: int = 20):
-        self.mlflow = connect(uri)
+        self.mlflow = connect(uri, write=True)
         self.uri = tracking_uri(uri)
         self.register = register
         self.log_every_steps = log_every_steps

@@ -30,8 +30,9 @@ def existing_store(uri: str | None) -> str:
     return resolved
 
 
-def connect(uri: str | None):
-    """Import mlflow configured for `uri`, with fast failure instead of minutes of retries."""
+def connect(uri: str | None, write: bool = False):
+    """Import mlflow configured for `uri`, with fast failure instead of minutes of retries; with
+    `write`, the store must also take writes (a training's run), checked before any work starts."""
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -47,8 +48,85 @@ def connect(uri: str | None):
 
     resolved = tracking_uri(uri)
     check_reachable(resolved)
+    if write:
+        check_writable(resolved)
     mlflow.set_tracking_uri(with_connect_timeout(resolved))
     return mlflow
+
+
+def check_writable(uri: str) -> None:
+    """A store that answers but refuses writes (a read-only SQLite file or folder, a read-only
+    database replica) failed a training seconds in, with MLflow's SQL and two tracebacks."""
+    scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
+    if scheme == "sqlite":
+        _check_sqlite_writable(uri)
+    elif scheme in DATABASE_SCHEMES:
+        _check_database_writable(uri)
+    elif scheme == "file" or "://" not in uri:  # a folder of runs
+        path = urllib.parse.urlsplit(uri).path if scheme == "file" else uri
+        _check_folder_writable(uri, path)
+
+
+def _refused(uri: str, reason: str) -> TrackingError:
+    return TrackingError(f"tracking store {redacted(uri)} does not accept writes ({reason}); fix its permissions, "
+                         f"point --tracking-uri elsewhere, or train with --no-track")
+
+
+def _check_folder_writable(uri: str, folder: str) -> None:
+    import tempfile
+
+    path = os.path.abspath(folder or ".")
+    existing = path
+    while not os.path.exists(existing):  # the store's folder is made on first use: its parent must take it
+        existing = os.path.dirname(existing)
+    try:
+        with tempfile.NamedTemporaryFile(dir=existing if os.path.isdir(existing) else os.path.dirname(existing),
+                                         prefix=".sentiment-rnn-write-check-"):
+            pass
+    except OSError as exc:
+        raise _refused(uri, f"{existing}: {exc.strerror}") from None
+
+
+def _check_sqlite_writable(uri: str) -> None:
+    import sqlite3
+
+    path = uri.split(":///", 1)[1] if ":///" in uri else ""
+    if not path or path == ":memory:":
+        return
+    path = path.split("?", 1)[0]
+    _check_folder_writable(uri, os.path.dirname(os.path.abspath(path)))  # SQLite writes its journal beside the file
+    if not os.path.exists(path):
+        return
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=5)
+        try:
+            connection.execute("BEGIN IMMEDIATE")  # takes the write lock, as a run's first write would
+            connection.rollback()
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        raise _refused(uri, f"{path}: {exc}") from None
+
+
+def _check_database_writable(uri: str) -> None:
+    import sqlalchemy
+
+    scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
+    query = {"postgresql": "SHOW transaction_read_only", "mysql": "SELECT @@read_only"}.get(scheme)
+    if query is None:
+        return
+    try:
+        engine = sqlalchemy.create_engine(with_connect_timeout(uri))
+        try:
+            with engine.connect() as connection:
+                value = str(connection.execute(sqlalchemy.text(query)).scalar()).lower()
+        finally:
+            engine.dispose()
+    except Exception as exc:  # the driver's own error, reduced to its first line
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise _refused(uri, reason) from None
+    if value in ("on", "1", "true"):
+        raise _refused(uri, "the database is read-only")
 
 
 DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")
@@ -93,9 +171,23 @@ def check_reachable(uri: str, timeout: float = 5.0) -> None:
     if not uri.startswith(("http://", "https://")):
         return
     # /health is answered by the web server alone; the API call needs the server's store as well.
+    # Credentials in the URI (user:password@host, as requests and so MLflow accept them) go in a
+    # header: urllib would take them for part of the host name.
+    parts = urllib.parse.urlsplit(uri)
+    headers = {}
+    if parts.username is not None:
+        import base64
+
+        token = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+        headers["Authorization"] = "Basic " + base64.b64encode(token.encode()).decode()
+        host = (f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname) + (f":{parts.port}" if parts.port else "")
+        uri_for_check = urllib.parse.urlunsplit(parts._replace(netloc=host))
+    else:
+        uri_for_check = uri
     for path in ("/health", "/api/2.0/mlflow/experiments/search?max_results=1"):
         try:
-            with urllib.request.urlopen(uri.rstrip("/") + path, timeout=timeout) as response:
+            request = urllib.request.Request(uri_for_check.rstrip("/") + path, headers=headers)
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 response.read()
         except urllib.error.HTTPError:
             pass  # it answered (an error status is MLflow's to explain, with its own message)
