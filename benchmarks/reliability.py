@@ -11,10 +11,15 @@
   came while Python was still starting, before `train` could handle it).
 - bad-inputs: the catalogue of tests/reliability/bad_inputs.py through the real CLI and app: how
   many were refused in one line naming the file/field, and how many answers were 500.
+- memory: the real server fed an adversarial stream that targets its caches (issue 23): requests
+  alternate between unique long chunks (48 texts of one 20,000-character chunk each) and texts made
+  of unique 64-character chunks (the longest the text cache keeps); its resident memory sampled
+  throughout, against the configured bound (service.text_cache_bytes).
 
     .venv/bin/python benchmarks/reliability.py --part load --model MODEL_DIR
     .venv/bin/python benchmarks/reliability.py --part faults --moments 10
     .venv/bin/python benchmarks/reliability.py --part bad-inputs --model MODEL_DIR
+    .venv/bin/python benchmarks/reliability.py --part memory --model MODEL_DIR --requests 10000
 """
 
 from __future__ import annotations
@@ -140,13 +145,13 @@ def part_bad_inputs(model: str) -> dict:
         os.environ["SENTIMENT_RNN_CACHE"] = str(Path(tmp) / "cache")
         for i, case in enumerate(CLI_CASES):
             code, stderr = run_cli_case(case, Path(tmp) / f"case{i}", Path(model))
-            verdict = cli_verdict(case, code, stderr)
+            verdict = cli_verdict(case, code, stderr, case.command)
             if verdict:
                 failures.append({"case": case.name, "why": verdict})
     statuses: dict[str, int] = {}
     with TestClient(create_app(model), raise_server_exceptions=False) as client:
         for case in REQUEST_CASES:
-            headers = {"content-type": case.content_type} if case.content_type else {}
+            headers = {**({"content-type": case.content_type} if case.content_type else {}), **(case.headers or {})}
             status = client.request(case.method, case.path, content=case.body, headers=headers).status_code
             statuses[str(status)] = statuses.get(str(status), 0) + 1
             verdict = request_verdict(case, status)
@@ -157,9 +162,61 @@ def part_bad_inputs(model: str) -> dict:
             "refused_as_expected": len(CLI_CASES) + len(REQUEST_CASES) - len(failures), "failures": failures}
 
 
+def part_memory(model: str, requests: int, clients: int, text_cache_mb: int) -> dict:
+    """Resident memory of the real server under requests that each bring new chunks to cache."""
+    import aiohttp
+    import numpy as np
+    from load_service import rss_mib, start
+
+    bound = text_cache_mb * 2**20
+    proc, url = start(model, "--text-cache-bytes", str(bound))
+    rng = np.random.default_rng(23)
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    long_chunks = ["".join(rng.choice(letters, 19_990)) for _ in range(48)]
+    short_chunks = [["".join(rng.choice(letters, 57)) for _ in range(300)] for _ in range(16)]
+
+    def body(i: int) -> bytes:
+        tag = f"{i:07d}"  # every chunk of the stream is new
+        if i % 2:  # 48 unique chunks of 20,000 characters: what an entry-count bound let pile up
+            texts = [tag + chunk for chunk in long_chunks]
+        else:  # 16 texts of 300 unique 64-character chunks: each one cacheable
+            texts = [" ".join(tag + chunk for chunk in chunks) for chunks in short_chunks]
+        return json.dumps({"texts": texts}).encode()
+
+    samples, statuses = [], {}
+    try:
+        before = rss_mib(proc.pid)[0]
+        counter = iter(range(requests))
+
+        async def run() -> None:
+            async with aiohttp.ClientSession(url, timeout=aiohttp.ClientTimeout(total=120),
+                                             headers={"content-type": "application/json"}) as session:
+                async def worker() -> None:
+                    for i in counter:
+                        async with session.post("/v1/predict", data=body(i)) as response:
+                            await response.read()
+                            statuses[str(response.status)] = statuses.get(str(response.status), 0) + 1
+                        if i % 100 == 0:
+                            samples.append(round(rss_mib(proc.pid)[0], 1))
+
+                await asyncio.gather(*(worker() for _ in range(clients)))
+
+        started = time.perf_counter()
+        asyncio.run(run())
+        seconds = time.perf_counter() - started
+        after, peak = rss_mib(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return {"requests": requests, "clients": clients, "statuses": statuses, "text_cache_bytes": bound,
+            "rss_mib_before": round(before, 1), "rss_mib_after": round(after, 1), "rss_mib_peak": round(peak, 1),
+            "rss_mib_growth": round(after - before, 1), "rss_mib_samples": samples[:: max(1, len(samples) // 20)],
+            "requests_per_s": round(requests / seconds, 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", choices=["load", "faults", "bad-inputs"], required=True)
+    parser.add_argument("--part", choices=["load", "faults", "bad-inputs", "memory"], required=True)
     parser.add_argument("--model", help="a model folder (load, bad-inputs)")
     parser.add_argument("--archive", default=str(ROOT.parent / "shared" / "data" / "aclImdb_v1.tar.gz"))
     parser.add_argument("--requests", type=int, default=4000)
@@ -167,6 +224,7 @@ def main() -> None:
     parser.add_argument("--explain-clients", type=int, default=10)
     parser.add_argument("--moments", type=int, default=10, help="random moments per signal (faults)")
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--text-cache-mb", type=int, default=64, help="the server's text cache bound (memory)")
     args = parser.parse_args()
     import platform
 
@@ -177,6 +235,8 @@ def main() -> None:
         result = part_load(args.model, args.archive, args.requests, args.clients, args.explain_clients)
     elif args.part == "faults":
         result = part_faults(args.moments, args.seed)
+    elif args.part == "memory":
+        result = part_memory(args.model, args.requests, min(args.clients, 8), args.text_cache_mb)
     else:
         result = part_bad_inputs(args.model)
     result.update(part=args.part, seconds=round(time.perf_counter() - started, 1), machine=machine(),

@@ -25,7 +25,7 @@ SOURCE = Path(__file__).resolve().parents[1] / "src" / PACKAGE
 
 # Bottom first. A module belongs to the first entry that is its name or a parent package's.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "version", "io"),  # foundations: no imports of ours but each other
+    ("errors", "version", "io", "manifest"),  # foundations: no imports of ours but each other; a folder's seal
     ("text",),  # cleaning rules, stopwords, tokenizer, batching of encoded ids
     ("config",),  # one dataclass per component (validates text rule names)
     ("data", "metrics", "prediction"),  # datasets and their cache; metrics; how a prediction reads

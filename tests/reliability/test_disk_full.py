@@ -100,3 +100,35 @@ def test_predictions_onto_a_full_disk_keep_the_earlier_output(small_disk, tiny_m
                                    f"nothing was replaced and no partial file was left")
     assert output.read_bytes() == earlier
     assert sorted(p.name for p in disk.iterdir()) == ["predictions.jsonl"]
+
+
+def test_training_onto_a_disk_already_full_names_the_folder_and_leaves_nothing(small_disk, tmp_path):
+    texts, labels = tiny_reviews(60)
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(json.dumps({"review": t, "sentiment": s}) + "\n" for t, s in zip(texts, labels)))
+    disk = small_disk(64)
+    fill(disk, leave_kib=0)
+    done = cli("train", "--train-file", str(train), "--out", str(disk / "m"), "--set", "model.pretrained_embeddings=",
+               "--no-track", "--quiet")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(disk / "m") in lines[0] and "space" in lines[0].lower(), done.stderr
+    assert not (disk / "m").exists()  # no empty model folder left behind
+
+
+def test_a_read_only_tracking_store_is_refused_before_training(small_disk, tmp_path):
+    import sqlite3
+
+    disk = small_disk(256)
+    sqlite3.connect(disk / "mlflow.db").execute("CREATE TABLE t (x)").connection.close()
+    subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+    texts, labels = tiny_reviews(20)
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(json.dumps({"review": t, "sentiment": s}) + "\n" for t, s in zip(texts, labels)))
+    done = cli("train", "--train-file", str(train), "--out", str(tmp_path / "m"), "--quiet",
+               "--tracking-uri", f"sqlite:///{disk / 'mlflow.db'}")
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and len(lines) == 1, done.stderr
+    assert f"tracking store sqlite:///{disk / 'mlflow.db'} does not accept writes" in lines[0]
+    assert "Read-only file system" in lines[0] and "--no-track" in lines[0]
+    assert not (tmp_path / "m").exists()

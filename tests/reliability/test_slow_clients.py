@@ -85,6 +85,62 @@ def test_each_protocol_cuts_off_trickled_headers_and_keeps_serving(kind, monkeyp
         thread.join(timeout=10)
 
 
+@pytest.mark.parametrize("kind", ["H11WithDeadline", "HttpToolsWithDeadline"])
+def test_each_protocol_refuses_headers_over_the_byte_limit_before_holding_them(kind, monkeypatch):
+    """A 100 MB header used to be read whole and answered 200 (httptools has no limit of its own)."""
+    import uvicorn
+
+    from sentiment_rnn.service import protocol
+
+    protocol_class = getattr(protocol, kind)
+    if protocol_class is None:
+        pytest.skip("httptools is not installed")
+    monkeypatch.setenv(protocol.ENV_KEY, protocol.environment(10, 8192))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(hello_app, host="127.0.0.1", port=port, http=protocol_class,
+                                           log_level="error", lifespan="on"))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-big: ")
+            sent, answer = 0, b""
+            try:
+                while sent < 50_000_000 and not answer:  # stops long before: the server answers and closes
+                    conn.sendall(b"a" * 65536)
+                    sent += 65536
+                    conn.settimeout(0.001)
+                    try:
+                        answer = conn.recv(4096)
+                    except TimeoutError:
+                        pass
+                    conn.settimeout(10)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            conn.settimeout(10)
+            while True:
+                try:
+                    more = conn.recv(4096)
+                except (ConnectionResetError, TimeoutError):
+                    break
+                if not more:
+                    break
+                answer += more
+        assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
+        assert b"max_header_bytes" in answer and sent < 1_000_000
+        with socket.create_connection(("127.0.0.1", port)) as conn:  # and it goes on serving
+            conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-small: b\r\n\r\n")
+            response = b""
+            while not response.endswith(b"ok"):
+                response += conn.recv(4096)
+            assert response.startswith(b"HTTP/1.1 200")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 def test_the_service_cuts_off_slow_headers_and_slow_bodies_while_answering_others(_trained_model_dir):
     proc, url = start_server(_trained_model_dir, "--read-timeout-s", "1")
     port = int(url.rsplit(":", 1)[1])

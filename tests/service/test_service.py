@@ -129,6 +129,38 @@ def test_batcher_coalesces_concurrent_requests():
     assert all(r.shape == (1, 2) for r in results)
 
 
+def test_a_request_the_model_fails_on_fails_alone_not_its_batch(_trained_model_dir):
+    """One poisoned text batched with 20 innocent requests used to answer all 21 with 500."""
+    calls = []
+
+    def predict(texts):
+        calls.append(len(texts))
+        if "poison" in texts:
+            raise IndexError("index 70000 is out of bounds for the embedding")
+        return np.zeros((len(texts), 2), dtype=np.float32) + np.arange(len(texts))[:, None]
+
+    async def scenario():
+        batcher = MicroBatcher(predict, max_batch_size=64, max_wait_ms=50)
+        batcher.start()
+        texts = [[f"t{i}"] for i in range(10)] + [["poison"]] + [[f"u{i}"] for i in range(10)]
+        results = await asyncio.gather(*(batcher.submit(t) for t in texts), return_exceptions=True)
+        await batcher.stop()
+        return results
+
+    results = asyncio.run(scenario())
+    assert calls[0] == 21  # one batch first, then one request at a time
+    failed = [i for i, r in enumerate(results) if isinstance(r, Exception)]
+    assert failed == [10] and all(r.shape == (1, 2) for i, r in enumerate(results) if i != 10)
+
+    app = create_app(_trained_model_dir)
+    with TestClient(app) as client:
+        real = app.state.classifier.predict_proba
+        app.state.batcher.predict = lambda texts: predict(texts) if "poison" in texts else real(texts)
+        answer = client.post("/v1/predict", json={"texts": ["poison"]})
+        assert answer.status_code == 422 and "could not score this request (IndexError" in answer.json()["detail"]
+        assert client.post("/v1/predict", json={"texts": ["a great film"]}).status_code == 200
+
+
 def test_batcher_rejects_when_the_queue_is_full():
     release = threading.Event()
 
