@@ -45,7 +45,7 @@ def forward_encoder(archive, tmp_path_factory):
 
 def test_pretrain_lm_learns_and_writes_an_encoder_folder(forward_encoder):
     out, summary = forward_encoder
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "encoder.safetensors", "tokenizer.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "encoder.safetensors", "manifest.json", "tokenizer.json"]
     perplexities = [e["val_perplexity"] for e in summary["epochs"]]
     assert perplexities[-1] < perplexities[0] and perplexities[-1] < summary["vocab_size"] / 2
     encoder = read_encoder_folder(out)

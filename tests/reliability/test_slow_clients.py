@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -50,8 +51,9 @@ async def hello_app(scope, receive, send):
     await send({"type": "http.response.body", "body": b"ok"})
 
 
-@pytest.mark.parametrize("kind", ["H11WithDeadline", "HttpToolsWithDeadline"])
-def test_each_protocol_cuts_off_trickled_headers_and_keeps_serving(kind, monkeypatch):
+@contextlib.contextmanager
+def hello_server(kind: str, monkeypatch, read_timeout_s: float, max_header_bytes: int):
+    """uvicorn with one of our protocols in a thread, serving `hello_app`; yields its port."""
     import uvicorn
 
     from sentiment_rnn.service import protocol
@@ -59,7 +61,7 @@ def test_each_protocol_cuts_off_trickled_headers_and_keeps_serving(kind, monkeyp
     protocol_class = getattr(protocol, kind)
     if protocol_class is None:
         pytest.skip("httptools is not installed")
-    monkeypatch.setenv(protocol.ENV_KEY, protocol.environment(2, 65_536))
+    monkeypatch.setenv(protocol.ENV_KEY, protocol.environment(read_timeout_s, max_header_bytes))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(hello_app, host="127.0.0.1", port=port, http=protocol_class,
                                            log_level="error", lifespan="on"))
@@ -68,6 +70,15 @@ def test_each_protocol_cuts_off_trickled_headers_and_keeps_serving(kind, monkeyp
     while not server.started:
         time.sleep(0.05)
     try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("kind", ["H11WithDeadline", "HttpToolsWithDeadline"])
+def test_each_protocol_cuts_off_trickled_headers_and_keeps_serving(kind, monkeypatch):
+    with hello_server(kind, monkeypatch, 2, 65_536) as port:
         answer, seconds = trickle(port, *HEADERS_FOREVER, every_s=0.2, for_s=9)
         assert answer.startswith(b"HTTP/1.1 408"), answer
         assert seconds < 5  # a 2 s deadline, not the 9 s the client would have gone on for
@@ -80,30 +91,12 @@ def test_each_protocol_cuts_off_trickled_headers_and_keeps_serving(kind, monkeyp
                     response += conn.recv(4096)
                 assert response.startswith(b"HTTP/1.1 200")
                 time.sleep(1.2)  # 2.4 s in all on this connection: each request is within its own 2 s
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.mark.parametrize("kind", ["H11WithDeadline", "HttpToolsWithDeadline"])
 def test_each_protocol_refuses_headers_over_the_byte_limit_before_holding_them(kind, monkeypatch):
     """A 100 MB header used to be read whole and answered 200 (httptools has no limit of its own)."""
-    import uvicorn
-
-    from sentiment_rnn.service import protocol
-
-    protocol_class = getattr(protocol, kind)
-    if protocol_class is None:
-        pytest.skip("httptools is not installed")
-    monkeypatch.setenv(protocol.ENV_KEY, protocol.environment(10, 8192))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(hello_app, host="127.0.0.1", port=port, http=protocol_class,
-                                           log_level="error", lifespan="on"))
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
+    with hello_server(kind, monkeypatch, 10, 8192) as port:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
             conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-big: ")
             sent, answer = 0, b""
@@ -136,9 +129,6 @@ def test_each_protocol_refuses_headers_over_the_byte_limit_before_holding_them(k
             while not response.endswith(b"ok"):
                 response += conn.recv(4096)
             assert response.startswith(b"HTTP/1.1 200")
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_the_service_cuts_off_slow_headers_and_slow_bodies_while_answering_others(_trained_model_dir):
