@@ -50,6 +50,7 @@ class HeaderDeadline:
 
     _deadline: asyncio.TimerHandle | None = None
     _header_bytes = 0
+    _tail = b""  # the last bytes of the previous read: a blank line may span two reads
 
     def connection_made(self, transport) -> None:
         self._limits = limits()
@@ -58,7 +59,12 @@ class HeaderDeadline:
 
     def data_received(self, data: bytes) -> None:
         if self._deadline is not None:  # the headers are not complete yet
-            self._header_bytes += len(data)
+            # Only the bytes up to the blank line that ends them count: a read can bring the start
+            # of the body too (asyncio reads up to 256 KiB at once).
+            seen = self._tail + data
+            end = seen.find(b"\r\n\r\n")
+            self._header_bytes += len(data) if end < 0 else end + 4 - len(self._tail)
+            self._tail = seen[-3:]
             if self._header_bytes > self._limits["max_header_bytes"]:
                 self._disarm()
                 if not self.transport.is_closing():
@@ -81,7 +87,7 @@ class HeaderDeadline:
 
     def _arm(self) -> None:
         self._disarm()
-        self._header_bytes = 0
+        self._header_bytes, self._tail = 0, b""
         self._deadline = asyncio.get_running_loop().call_later(self._limits["read_timeout_s"], self._too_slow)
 
     def _disarm(self) -> None:
