@@ -32,7 +32,7 @@ from sentiment_rnn.data import load_imdb_split
 from sentiment_rnn.models import SentimentNet
 from sentiment_rnn.text.cleaning import Cleaner
 from sentiment_rnn.text.tokenizer import TextTokenizer
-from sentiment_rnn.text.batching import collate
+from sentiment_rnn.training.batching import collate
 from sentiment_rnn.training.batching import bucketed_batches
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -47,9 +47,8 @@ def main() -> None:
         from sentiment_rnn.tracking.runs import Tracker
 
         tracker = Tracker(uri, "spark-benchmark", register="imdb")
-        tracker.start({})
-        tracker.log_model(Path(args.model), input_example=["A wonderful film."])
-        tracker.end()
+        with tracker.run({}):
+            tracker.log_model(Path(args.model), input_example=["A wonderful film."])
 
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "sentiment_rnn", "predict", args.model, "--input", str(reviews),

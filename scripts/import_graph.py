@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """The package's import graph, checked: every import of one of our modules by another, at module
-level or inside a function (a lazy import is still a dependency), except those under
-`if TYPE_CHECKING:`. Prints one JSON object and exits 1 when the layering is broken:
+level, inside a function (a lazy import is still a dependency) or under `if TYPE_CHECKING:` (a
+type-only import still couples the two). Prints one JSON object and exits 1 when the layering is
+broken:
 
 - `upward`: a module imports one from a higher layer (LAYERS, bottom first: a layer may use only
   the layers below it and itself);
@@ -50,24 +51,13 @@ def layer_of(module: str) -> int:
     raise SystemExit(f"{module} is in no layer: add it to LAYERS in {Path(__file__).name}")
 
 
-def _type_checking_only(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
-    while node in parents:
-        node = parents[node]
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            return True
-    return False
-
-
 def imports_of(path: Path, modules: set[str]) -> list[tuple[str, bool]]:
     """(imported module of ours, whether it is a name from the package __init__) per import."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     here = module_name(path).split(".")
     package = here[:-1]  # the package a relative import starts from
     found = []
     for node in ast.walk(tree):
-        if _type_checking_only(node, parents):
-            continue
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.startswith(PACKAGE + "."):

@@ -14,33 +14,32 @@ given ones when a pretrained encoder fixes cleaning, vocabulary and recurrent la
 The fifth section, `embeddings`, says how "auto" word vectors are learned; it is recorded with
 them (`data_info_["pretrained_embeddings"]`), not as a section of the saved model.
 
-Prediction needs nothing from training/: the recipe (training/classification.py) is imported only
-by `fit`. A saved model is a folder (folder.py); no pickle anywhere.
+Prediction needs nothing from training/: the recipe (training/recipe.py) is imported only by
+`fit`. A saved model is a folder (folder.py); no pickle anywhere.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .config import EmbeddingsConfig, ModelConfig, TextConfig, TokenizerConfig, TrainingConfig, build_section
+from .config import (ESTIMATOR_SECTIONS, SAVED_SECTIONS, ClassifierSettings, EmbeddingsConfig, ModelConfig, TextConfig,
+                     TokenizerConfig, TrainingConfig, build_section)
+from .config import SECTIONS as ALL_SECTIONS
 from .errors import ConfigError, DataError, ModelError
-from .folder import encoder_settings, read_encoder_folder, read_model_folder, write_model_folder
+from .folder import read_model_folder, write_model_folder
+from .inference import PREDICT_BATCH
 from .models import SentimentNet
-from .text.batching import collate, sorted_batches
 from .text.cleaning import Cleaner
-from .text.fused import CACHE_BYTES, FusedEncoder
+from .text.fused import CACHE_BYTES
+from .text.pipeline import TextPipeline
 from .text.tokenizer import TextTokenizer
 
-PREDICT_BATCH = 256
-SECTIONS = {"text": TextConfig, "tokenizer": TokenizerConfig, "model": ModelConfig, "training": TrainingConfig,
-            "embeddings": EmbeddingsConfig}
-SAVED_SECTIONS = ("text", "tokenizer", "model", "training")  # `embeddings` is recorded with the vectors it made
+SECTIONS = {name: ALL_SECTIONS[name] for name in ESTIMATOR_SECTIONS}
 
 
 def _section(name: str, value: Any) -> Any:
@@ -54,13 +53,6 @@ def _section(name: str, value: Any) -> Any:
     if isinstance(value, dict):
         return build_section(name, value, origin="SentimentClassifier")
     raise ConfigError(f"{name} must be a {cls.__name__} or a dict, got {type(value).__name__}")
-
-
-def _natural_order(labels: set[str]) -> list[str]:
-    """Numeric labels in numeric order ("2" before "10"), others alphabetically."""
-    if all(label.lstrip("-").isdigit() for label in labels):
-        return sorted(labels, key=int)
-    return sorted(labels)
 
 
 class SentimentClassifier:
@@ -138,81 +130,33 @@ class SentimentClassifier:
         and the training reviews (`embeddings` settings; cached), and the objectives that use them
         read them (`training.virtual_adversarial_weight`, `training.entropy_weight`). `callbacks`:
         training.callbacks.Callback objects; `checkpoint_dir` + `resume`: exact resume after an
-        interruption."""
-        texts = _texts(texts, "texts")
-        settings = self._fitting_settings()
-        settings["text"] = settings["text"].for_texts(texts)
-        cleaner = Cleaner.from_config(settings["text"])
+        interruption. Every decision is made by the recipe (training/recipe.py)."""
+        from .data.dataset import Reviews
+        from .training import recipe
+
+        train = Reviews(_texts(texts, "texts"), list(labels), "fit")
         if validation is not None:
-            validation = (cleaner.many(_texts(validation[0], "validation texts")), validation[1])
+            validation = Reviews(_texts(validation[0], "validation texts"), list(validation[1]), "fit (validation)")
         if unlabeled is not None:
-            unlabeled = cleaner.many(_texts(unlabeled, "unlabeled texts"))
-        return self._fit(cleaner.many(texts), labels, validation, unlabeled, settings, callbacks,
-                         checkpoint_dir, resume)
+            unlabeled = Reviews(_texts(unlabeled, "unlabeled texts"), None, "fit (unlabeled)")
+        plan = recipe.plan(self.settings(), train, validation=validation, unlabeled=unlabeled)
+        return self.fit_plan(plan, callbacks=callbacks, checkpoint_dir=checkpoint_dir, resume=resume)
 
-    def fit_cleaned(self, texts: Sequence[str], labels: Sequence[Any], *,
-                    validation: tuple[Sequence[str], Sequence[Any]] | None = None,
-                    unlabeled: Sequence[str] | None = None, callbacks: list | None = None,
-                    checkpoint_dir: str | Path | None = None, resume: bool = False) -> SentimentClassifier:
-        """`fit` for texts that already went through this classifier's cleaning (`text` settings, or
-        its encoder's), e.g. a cleaned dataset from the cache (data/derived.py)."""
-        return self._fit(list(texts), labels, validation, list(unlabeled) if unlabeled is not None else None,
-                         self._fitting_settings(), callbacks, checkpoint_dir, resume)
+    def settings(self) -> ClassifierSettings:
+        """The given sections, validated."""
+        return ClassifierSettings(**{name: _section(name, getattr(self, name)) for name in SECTIONS})
 
-    def _fitting_settings(self) -> dict[str, Any]:
-        """The given sections, validated; with `model.init_encoder`, the encoder read and what it fixes applied."""
-        settings = {name: _section(name, getattr(self, name)) for name in SECTIONS}
-        settings["encoder"] = None
-        if settings["model"].init_encoder:
-            encoder = read_encoder_folder(settings["model"].init_encoder)
-            settings["tokenizer"], settings["model"] = encoder_settings(
-                encoder.lm, encoder.tokenizer_config, settings["tokenizer"], settings["model"])
-            settings["text"] = encoder.text
-            settings["encoder"] = encoder
-        return settings
+    def fit_plan(self, plan, *, callbacks: list | None = None, checkpoint_dir: str | Path | None = None,
+                 resume: bool = False) -> SentimentClassifier:
+        """Carry out a training decided by `training.recipe.plan`."""
+        from .training import recipe
 
-    def _fit(self, texts: list[str], labels: Sequence[Any], validation, unlabeled: list[str] | None,
-             settings: dict[str, Any], callbacks, checkpoint_dir, resume) -> SentimentClassifier:
-        from .training.classification import train_classifier
-
-        training = settings["training"]
-        labels = [str(label) for label in labels]
-        if len(texts) != len(labels):
-            raise DataError(f"fit got {len(texts)} texts but {len(labels)} labels")
-        classes = _natural_order(set(labels))
-        if len(classes) < 2:
-            raise DataError(f"fit needs at least two classes, got {classes}")
-        if validation is None and training.val_fraction > 0:
-            from .data.dataset import Reviews
-
-            train_part, val_part = Reviews(texts, labels, "fit").split_stratified(training.val_fraction, training.seed)
-            texts, labels = train_part.texts, train_part.labels
-            validation = (val_part.texts, val_part.labels)
-        val_texts, val_targets = None, None
-        if validation is not None and len(validation[0]) == 0:
-            fraction = training.val_fraction
-            per_class = next(n for n in range(1, 10**7) if round(n * fraction) >= 1) if fraction else 1
-            raise DataError(f"no review is left for validation ({len(texts)} reviews, training.val_fraction "
-                            f"= {training.val_fraction}): give at least {per_class} reviews per class, or set "
-                            f"training.val_fraction = 0 (no early stopping; the last epoch is kept)")
-        if validation is not None:
-            val_texts = list(validation[0])
-            val_targets = _targets([str(v) for v in validation[1]], classes, "validation labels")
-        model, vectors_info = _resolve_auto_vectors(settings, texts, val_texts, unlabeled)
-        settings["model"] = model
-        teacher, teacher_info = (_teacher_answers(training.teacher, settings["text"], classes, texts, unlabeled)
-                                 if training.distills else (None, None))
-        parts = train_classifier(texts, _targets(labels, classes, "training labels"), val_texts, val_targets,
-                                 len(classes), settings["tokenizer"], model, training, settings["encoder"],
-                                 callbacks, checkpoint_dir, resume, unlabeled, teacher)
-        if vectors_info is not None:
-            parts.info["pretrained_embeddings"] = {**parts.info.get("pretrained_embeddings", {}), "auto": vectors_info}
-        if teacher_info is not None:
-            parts.info["teacher"] = teacher_info
-        self.classes_ = classes
-        self.text_config_, self.tokenizer_config_ = settings["text"], settings["tokenizer"]
-        self.model_config_, self.training_config_ = settings["model"], training
+        parts = recipe.fit(plan, callbacks, checkpoint_dir, resume)
+        self.classes_ = plan.classes
+        self.text_config_, self.tokenizer_config_ = plan.text, plan.tokenizer
+        self.model_config_, self.training_config_ = plan.model, plan.training
         self.tokenizer_, self.network_, self.history_ = parts.tokenizer, parts.network, parts.history
+        self.text_pipeline_ = TextPipeline(Cleaner.from_config(plan.text), parts.tokenizer)
         self.data_info_ = parts.info
         self.engine_ = None
         return self
@@ -227,26 +171,12 @@ class SentimentClassifier:
     def cleaner(self) -> Cleaner:
         """The cleaning this model was fitted with."""
         self._check_fitted()
-        return Cleaner.from_config(self.text_config_)
+        return self.text_pipeline_.cleaner
 
     def encode(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Token ids exactly as the model sees them (same cleaning and tokenizer as training)."""
         self._check_fitted()
-        texts = _texts(texts, "texts")
-        fused = self._fused_encoder()
-        if fused is not None:
-            return fused.encode(texts)
-        return self.tokenizer_.encode(self.cleaner.many(texts))
-
-    def _fused_encoder(self) -> FusedEncoder | None:
-        """Cleaning and word lookup in one pass where that is exact (text/fused.py); rebuilt when
-        the tokenizer or the cleaning settings change."""
-        text = self.text_config_
-        cache_bytes = getattr(self, "text_cache_bytes", CACHE_BYTES)
-        key = (self.tokenizer_, tuple(text.pipeline), text.stopwords, cache_bytes)  # the tokenizer by identity
-        if getattr(self, "_fused_key", None) != key:
-            self._fused_key, self._fused = key, FusedEncoder.build(self.cleaner, self.tokenizer_, cache_bytes)
-        return self._fused
+        return self.text_pipeline_.encode(_texts(texts, "texts"))
 
     def use_engine(self, engine: str = "auto", threads: int = 0) -> SentimentClassifier:
         """Run predictions on `engine` (torch | onnx | onnx-int8 | auto, see inference.py) with `threads` threads."""
@@ -259,20 +189,13 @@ class SentimentClassifier:
     def probabilities(self, sequences: list[np.ndarray], batch_size: int = PREDICT_BATCH, engine=None) -> np.ndarray:
         """(n, n_classes) probabilities for already-encoded token id sequences, on `engine` (default:
         the one `use_engine` chose)."""
+        from .inference import score_sequences
+
         self._check_fitted()
         if engine is None and getattr(self, "engine_", None) is None:
             self.use_engine("torch")
-        engine = engine or self.engine_
-        out = np.zeros((len(sequences), len(self.classes_)), dtype=np.float32)
-        if not sequences:
-            return out
-        config = self.tokenizer_config_
-        pad_to = config.max_length if config.padding == "max_length" else None
-        lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
-        for index in sorted_batches(lengths, batch_size):
-            tokens, lens = collate(sequences, index, pad_to)
-            out[index] = engine(tokens.numpy(), lens.numpy())
-        return out
+        return score_sequences(engine or self.engine_, sequences, len(self.classes_), self.text_pipeline_.pad_to,
+                               batch_size)
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = PREDICT_BATCH) -> np.ndarray:
         """(n, n_classes) probabilities, columns in `classes_` order."""
@@ -307,104 +230,11 @@ class SentimentClassifier:
         clf.text_config_, clf.tokenizer_config_ = folder.text, folder.tokenizer_config
         clf.model_config_, clf.training_config_ = folder.model, folder.training
         clf.classes_, clf.tokenizer_, clf.network_ = folder.classes, folder.tokenizer, folder.network
+        clf.text_pipeline_ = TextPipeline(Cleaner.from_config(folder.text), folder.tokenizer, text_cache_bytes)
         clf.history_ = None
         clf.data_info_ = folder.data_info
         clf.config_ = folder.raw
-        clf.text_cache_bytes = text_cache_bytes
         return clf.use_engine(engine, threads)
-
-
-def _teacher_answers(teacher: str | list[str], text: TextConfig, classes: list[str], texts: list[str],
-                     unlabeled: list[str] | None) -> tuple[Any, dict[str, Any]]:
-    """The teacher's class probabilities for the (cleaned) training and unlabeled texts, averaged over
-    the teachers when there are several. A teacher reads the same cleaned texts through its own
-    vocabulary, so its cleaning must be this model's."""
-    import time
-
-    from .io import sha256_file
-    from .training.classification import TeacherAnswers
-
-    started = time.perf_counter()
-    folders = [teacher] if isinstance(teacher, str) else list(teacher)
-    train_sum, unlabeled_sum, recorded = None, None, []
-    for folder in folders:
-        model = _checked_teacher(folder, text, classes)
-        train = model.probabilities(model.tokenizer_.encode(texts))
-        train_sum = train if train_sum is None else train_sum + train
-        if unlabeled:
-            answers = model.probabilities(model.tokenizer_.encode(unlabeled))
-            unlabeled_sum = answers if unlabeled_sum is None else unlabeled_sum + answers
-        recorded.append({"path": str(Path(folder).resolve()), "sha256": sha256_file(Path(folder) / "model.safetensors"),
-                         "engine": model.engine_.name})
-    n = len(folders)
-    result = TeacherAnswers(train_sum / n, unlabeled_sum / n if unlabeled_sum is not None else None)
-    info = {**(recorded[0] if n == 1 else {"ensemble": recorded}), "n_answers": len(texts) + len(unlabeled or []),
-            "seconds": round(time.perf_counter() - started, 1)}
-    return result, info
-
-
-def _checked_teacher(folder: str, text: TextConfig, classes: list[str]) -> SentimentClassifier:
-    teacher = SentimentClassifier.load(folder)
-    if list(teacher.classes_) != list(classes):
-        raise DataError(f"training.teacher {folder}: its classes {list(teacher.classes_)} are not this data's "
-                        f"{list(classes)}")
-    # Compared by what the cleaning does, not by how it is spelled ("auto" in an older folder reads as English).
-    ours, theirs = Cleaner.from_config(text), Cleaner.from_config(teacher.text_config_)
-    differing = [name for name, same in (("text.pipeline", list(ours.pipeline) == list(theirs.pipeline)),
-                                         ("text.stopwords/text.language", ours.stop == theirs.stop)) if not same]
-    if differing:
-        raise ConfigError(f"training.teacher {folder}: its text settings differ from this model's in "
-                          f"{', '.join(differing)} (a teacher reads the same cleaned reviews as its student: "
-                          f"copy its [text] section: {json.dumps(dataclasses.asdict(teacher.text_config_))})")
-    return teacher
-
-
-def _resolve_auto_vectors(settings: dict[str, Any], texts: list[str], val_texts: list[str] | None,
-                          unlabeled: list[str] | None) -> tuple[ModelConfig, dict | None]:
-    """`model.pretrained_embeddings = "auto"` made concrete: the cached vectors' file when there are
-    unlabeled reviews, else "" (a random start). The corpus is the unlabeled reviews, then every
-    labelled training review in sorted order, so it (and the cache key) does not depend on the seed
-    that split training from validation. Test reviews never reach `fit`."""
-    model = settings["model"]
-    if model.pretrained_embeddings != "auto":
-        return model, None
-    if settings["encoder"] is not None:  # the encoder brings its own embedding
-        return dataclasses.replace(model, pretrained_embeddings=""), None
-    if not unlabeled:
-        return dataclasses.replace(model, pretrained_embeddings=""), {"used": False, "why": "no unlabeled reviews"}
-    from .embeddings import cached_vectors
-    from .training.distributed import current
-
-    corpus = [*unlabeled, *sorted([*texts, *(val_texts or [])])]
-    wanted = settings["embeddings"].min_reviews
-    if len(corpus) < wanted:
-        return _random_start(model, f"{len(corpus)} unlabeled + training reviews are too few to learn word vectors "
-                                    f"from (embeddings.min_reviews = {wanted})")
-    context = current()
-    if context.world_size > 1 and context.rank != 0:
-        _barrier()  # under torchrun rank 0 trains the vectors once; the others then find them cached
-    try:
-        path, info = cached_vectors(corpus, settings["embeddings"].for_model(model))
-    except DataError as exc:  # e.g. no word frequent enough
-        return _random_start(model, str(exc))
-    finally:
-        if context.world_size > 1 and context.rank == 0:
-            _barrier()
-    return dataclasses.replace(model, pretrained_embeddings=str(path)), {"used": True, **info}
-
-
-def _random_start(model: ModelConfig, why: str) -> tuple[ModelConfig, dict]:
-    """No vectors after all: a random start, said in a warning and recorded with the model."""
-    import warnings
-
-    warnings.warn(f"the embedding starts random: {why}", stacklevel=4)
-    return dataclasses.replace(model, pretrained_embeddings=""), {"used": False, "why": why}
-
-
-def _barrier() -> None:
-    import torch.distributed as dist
-
-    dist.barrier()
 
 
 def _texts(texts: Sequence[str], what: str) -> list[str]:
@@ -415,12 +245,3 @@ def _texts(texts: Sequence[str], what: str) -> list[str]:
         if not isinstance(text, str):
             raise DataError(f"text #{i} is {type(text).__name__}, not a string")
     return texts
-
-
-def _targets(labels: Sequence[str], classes: list[str], what: str) -> np.ndarray:
-    index = {c: i for i, c in enumerate(classes)}
-    unknown = sorted(set(labels) - set(index))
-    if unknown:
-        raise DataError(f"{what} contain class(es) {unknown} that the model does not know; its classes are "
-                        f"{classes}")
-    return np.fromiter((index[label] for label in labels), dtype=np.int64, count=len(labels))

@@ -9,6 +9,7 @@ message naming the setting before any data is read.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -28,9 +29,50 @@ DEFAULT_PIPELINE = (
 )
 
 
-def _check_choice(section: str, name: str, value: Any, choices: tuple) -> None:
-    if value not in choices:
-        raise ConfigError(f"{section}.{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+def setting(default: Any = dataclasses.MISSING, *, low: float | None = None, high: float | None = None,
+            default_factory: Any = dataclasses.MISSING) -> Any:
+    """A settings field with its allowed range (`low` <= value <= `high`), checked by `Section`."""
+    metadata = {"range": (low, high)}
+    if default_factory is not dataclasses.MISSING:
+        return field(default_factory=default_factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+class Section:
+    """A settings section: one TOML table (`name`), one dataclass. Each setting is declared once:
+    its allowed values come from its `Literal` annotation, its range from `setting(low=, high=)`,
+    and `__post_init__` checks every field against them; `check` adds the rules that span fields or
+    depend on other modules."""
+
+    name: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        hints = _hints(type(self))
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            choices = _choices(hints[f.name])
+            if choices and value not in choices:
+                raise ConfigError(f"{self.name}.{f.name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+            low, high = f.metadata.get("range", (None, None))
+            if value is not None and (low is not None or high is not None) and (
+                    (low is not None and value < low) or (high is not None and value > high)):
+                bound = f"between {low} and {high}" if low is not None and high is not None else (
+                    f">= {low}" if low is not None else f"<= {high}")
+                raise ConfigError(f"{self.name}.{f.name} must be {bound}, got {value!r}")
+        self.check()
+
+    def check(self) -> None:
+        """Rules beyond one field's choices and range (none by default)."""
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _choices(hint: Any) -> tuple:
+    """The allowed values of a `Literal[...]` annotation; () for any other."""
+    return typing.get_args(hint) if typing.get_origin(hint) is Literal else ()
 
 
 def _check_device(section: str, value: str) -> None:
@@ -38,15 +80,11 @@ def _check_device(section: str, value: str) -> None:
         raise ConfigError(f"{section}.device must be auto, cpu, cuda or cuda:N, got {value!r}")
 
 
-def _check_range(section: str, name: str, value: float, lo: float, hi: float | None = None) -> None:
-    if value < lo or (hi is not None and value > hi):
-        bound = f"between {lo} and {hi}" if hi is not None else f">= {lo}"
-        raise ConfigError(f"{section}.{name} must be {bound}, got {value!r}")
-
-
 @dataclass
-class DataConfig:
+class DataConfig(Section):
     """Where the labelled reviews come from (not saved with the model)."""
+
+    name: ClassVar[str] = "data"
 
     archive: str | None = None  # IMDB archive (.tar.gz) or extracted folder; None: env var or download
     train_file: str | None = None  # a user's CSV/JSONL/Parquet instead of IMDB
@@ -55,26 +93,20 @@ class DataConfig:
     skip_empty: bool = False  # drop (and count) rows whose text is empty instead of failing
     # A class with fewer rows than this, and under 1 % of the largest class, is taken for a typo in a
     # label ("maybe" among thousands of "positive"/"negative") and refused; 0 accepts any class.
-    min_class_rows: int = 10
-    limit: int | None = None  # use N reviews of the split, class-balanced and seeded
+    min_class_rows: int = setting(10, low=0)
+    limit: int | None = setting(None, low=2)  # use N reviews of the split, class-balanced and seeded
     # Unlabeled reviews, read for "auto" word vectors (model.pretrained_embeddings) and the objectives
     # that use them (training.virtual_adversarial_weight, training.entropy_weight): this file
     # (CSV/JSONL/Parquet `text_column`, or plain lines), else the archive's train/unsup. The test
     # split is never read for training.
     unlabeled_file: str | None = None
-    unlabeled_limit: int | None = None  # the first N unlabeled reviews only
-
-    def __post_init__(self) -> None:
-        if self.limit is not None:
-            _check_range("data", "limit", self.limit, 2)
-        if self.unlabeled_limit is not None:
-            _check_range("data", "unlabeled_limit", self.unlabeled_limit, 1)
-        _check_range("data", "min_class_rows", self.min_class_rows, 0)
-
+    unlabeled_limit: int | None = setting(None, low=1)  # the first N unlabeled reviews only
 
 @dataclass
-class TextConfig:
+class TextConfig(Section):
     """Cleaning: an ordered list of named rules (see sentiment_rnn.text.cleaning.RULES)."""
+
+    name: ClassVar[str] = "text"
 
     pipeline: list[str] = field(default_factory=lambda: list(DEFAULT_PIPELINE))
     stopwords: Literal["default", "nltk", "none"] = "default"  # list used by the remove_stopwords rule
@@ -82,15 +114,15 @@ class TextConfig:
     # when fitting (text/scripts.py) and saved resolved; a model saved as "auto" uses the English lists.
     language: str = "auto"
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         from .text.cleaning import RULES
         from .text.scripts import LANGUAGES
 
         unknown = [name for name in self.pipeline if name not in RULES]
         if unknown:
             raise ConfigError(f"text.pipeline has unknown rule(s) {unknown}; known rules: {sorted(RULES)}")
-        _check_choice("text", "stopwords", self.stopwords, ("default", "nltk", "none"))
-        _check_choice("text", "language", self.language, LANGUAGES)
+        if self.language not in LANGUAGES:
+            raise ConfigError(f"text.language must be one of {', '.join(map(repr, LANGUAGES))}, got {self.language!r}")
 
     def for_texts(self, texts) -> TextConfig:
         """With language "auto", the language the (raw) `texts` are detected to be in; else self."""
@@ -102,45 +134,41 @@ class TextConfig:
 
 
 @dataclass
-class TokenizerConfig:
+class TokenizerConfig(Section):
     """Vocabulary training, truncation and padding."""
 
+    name: ClassVar[str] = "tokenizer"
+
     kind: Literal["word", "bpe"] = "word"
-    vocab_size: int = 30000  # 0: keep every word seen in training
-    min_frequency: int = 2
-    max_length: int = 400
+    vocab_size: int = setting(30000, low=0)  # 0: keep every word seen in training
+    min_frequency: int = setting(2, low=1)
+    max_length: int = setting(400, low=1)
     truncation: Literal["head", "tail", "head_tail"] = "head_tail"
-    head_fraction: float = 0.25  # share of max_length kept from the start with head_tail
+    head_fraction: float = setting(0.25, low=0.0, high=1.0)  # share of max_length kept from the start with head_tail
     padding: Literal["longest", "max_length"] = "longest"
 
-    def __post_init__(self) -> None:
-        _check_choice("tokenizer", "kind", self.kind, ("word", "bpe"))
-        _check_choice("tokenizer", "truncation", self.truncation, ("head", "tail", "head_tail"))
-        _check_choice("tokenizer", "padding", self.padding, ("longest", "max_length"))
-        _check_range("tokenizer", "vocab_size", self.vocab_size, 0)
-        _check_range("tokenizer", "min_frequency", self.min_frequency, 1)
-        _check_range("tokenizer", "max_length", self.max_length, 1)
-        _check_range("tokenizer", "head_fraction", self.head_fraction, 0.0, 1.0)
+    def check(self) -> None:
         if self.kind == "bpe" and self.vocab_size == 0:
             raise ConfigError("tokenizer.vocab_size must be > 0 with tokenizer.kind = 'bpe'")
 
-
 @dataclass
-class ModelConfig:
+class ModelConfig(Section):
     """Embedding → recurrent encoder → pooling → classification head."""
 
-    embedding_dim: int = 128
+    name: ClassVar[str] = "model"
+
+    embedding_dim: int = setting(128, low=1)
     cell: Literal["rnn", "lstm", "gru"] = "lstm"  # the only cell with a fused (oneDNN) CPU kernel for training
-    hidden_size: int = 96
-    num_layers: int = 1
+    hidden_size: int = setting(96, low=1)
+    num_layers: int = setting(1, low=1)
     bidirectional: bool = True
     merge_mode: Literal["concat", "sum", "mean", "mul"] = "concat"
-    dropout: float = 0.0  # between recurrent layers
-    embedding_dropout: float = 0.25
+    dropout: float = setting(0.0, low=0.0, high=0.95)  # between recurrent layers
+    embedding_dropout: float = setting(0.25, low=0.0, high=0.95)
     pooling: Literal["last", "mean", "max", "attention", "concat"] = "max"
-    head_hidden: int = 0  # 0: linear head; else one hidden layer of this width
+    head_hidden: int = setting(0, low=0)  # 0: linear head; else one hidden layer of this width
     head_activation: Literal["relu", "tanh", "gelu"] = "relu"
-    head_dropout: float = 0.25
+    head_dropout: float = setting(0.25, low=0.0, high=0.95)
     # The embedding's start: "auto" trains word vectors (the `[embeddings]` settings) on the unlabeled
     # reviews + the training reviews when there are unlabeled reviews (the IMDB archive's train/unsup,
     # data.unlabeled_file, or `fit(unlabeled=...)`), cached by content digest; a random start when there
@@ -153,85 +181,59 @@ class ModelConfig:
     # architecture then replace text.*, the vocabulary and the model's recurrent settings.
     init_encoder: str = ""
     direction: Literal["forward", "backward"] = "forward"  # unidirectional models: read reviews from the end?
-    weight_dropout: float = 0.0  # DropConnect on recurrent weights while training (AWD-LSTM)
+    weight_dropout: float = setting(0.0, low=0.0, high=0.95)  # DropConnect on recurrent weights while training (AWD-LSTM)
 
-    def __post_init__(self) -> None:
-        _check_choice("model", "cell", self.cell, ("rnn", "lstm", "gru"))
-        _check_choice("model", "merge_mode", self.merge_mode, ("concat", "sum", "mean", "mul"))
-        _check_choice("model", "pooling", self.pooling, ("last", "mean", "max", "attention", "concat"))
-        _check_choice("model", "head_activation", self.head_activation, ("relu", "tanh", "gelu"))
-        for name in ("embedding_dim", "hidden_size", "num_layers"):
-            _check_range("model", name, getattr(self, name), 1)
-        _check_range("model", "head_hidden", self.head_hidden, 0)
-        _check_choice("model", "direction", self.direction, ("forward", "backward"))
-        for name in ("dropout", "embedding_dropout", "head_dropout", "weight_dropout"):
-            _check_range("model", name, getattr(self, name), 0.0, 0.95)
+    def check(self) -> None:
         if self.pretrained_embeddings not in ("", "auto") and self.init_encoder:
             raise ConfigError("model.pretrained_embeddings and model.init_encoder both set: an encoder brings its own "
                               "embedding")
 
-
 @dataclass
-class TrainingConfig:
+class TrainingConfig(Section):
     """Optimisation, batching, early stopping and checkpoints."""
 
-    epochs: int = 8  # frozen "auto" vectors underfit at 4; validation accuracy rose to the 8th (docs/pretraining.md)
-    batch_size: int = 64
+    name: ClassVar[str] = "training"
+
+    epochs: int = setting(8, low=1)  # frozen "auto" vectors underfit at 4; validation accuracy rose to the 8th (docs/pretraining.md)
+    batch_size: int = setting(64, low=1)
     optimizer: Literal["adamw", "adam"] = "adamw"
-    learning_rate: float = 6e-3
-    weight_decay: float = 0.01
+    learning_rate: float = setting(6e-3, low=1e-12)
+    weight_decay: float = setting(0.01, low=0)
     # linear/cosine: warm-up then decay; stlr: ULMFiT's slanted triangle (warm-up rise, long fall to lr/32)
     schedule: Literal["constant", "linear", "cosine", "stlr"] = "linear"
-    warmup_fraction: float = 0.05
-    lr_decay_per_layer: float = 1.0  # discriminative rates: each layer group below the head gets lr / this
+    warmup_fraction: float = setting(0.05, low=0.0, high=0.5)
+    lr_decay_per_layer: float = setting(1.0, low=1.0)  # discriminative rates: each layer group below the head gets lr / this
     gradual_unfreezing: bool = False  # epoch 1 trains the head, each next epoch unfreezes one more layer group
-    clip_norm: float = 1.0  # 0 disables clipping; the pre-clip norm is recorded either way
-    val_fraction: float = 0.1  # validation carved from the training data, stratified, seeded
-    early_stopping_patience: int = 2  # epochs without val improvement; 0 disables
+    clip_norm: float = setting(1.0, low=0)  # 0 disables clipping; the pre-clip norm is recorded either way
+    val_fraction: float = setting(0.1, low=0.0, high=0.5)  # validation carved from the training data, stratified, seeded
+    early_stopping_patience: int = setting(2, low=0)  # epochs without val improvement; 0 disables
     monitor: Literal["val_loss", "val_accuracy"] = "val_accuracy"
-    bucket_batches: int = 50  # length bucketing: sort within windows of this many batches
+    bucket_batches: int = setting(50, low=1)  # length bucketing: sort within windows of this many batches
     seed: int = 42
-    threads: int = 0  # 0: torch's default (all cores)
-    log_every_steps: int = 20  # step metrics reach callbacks in groups of this many (one GPU sync each)
+    threads: int = setting(0, low=0)  # 0: torch's default (all cores)
+    log_every_steps: int = setting(20, low=1)  # step metrics reach callbacks in groups of this many (one GPU sync each)
     device: str = "auto"  # auto (CUDA when available) | cpu | cuda | cuda:N
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16/fp16 autocast on CUDA; bf16 on CPUs with native bf16, else fp32
     # Objectives beyond cross-entropy (training/objectives.py), each on the embedded input with its
     # own weight; 0 turns one off. Adversarial training (labelled batches):
-    adversarial_weight: float = 0.0
-    adversarial_epsilon: float = 2.0  # L2 norm of the perturbation of one review's embeddings
+    adversarial_weight: float = setting(0.0, low=0)
+    adversarial_epsilon: float = setting(2.0, low=0)  # L2 norm of the perturbation of one review's embeddings
     # Virtual adversarial training (labelled and unlabeled batches):
-    virtual_adversarial_weight: float = 0.0
-    virtual_adversarial_epsilon: float = 2.0
-    virtual_adversarial_xi: float = 0.1  # norm of the random probe of the power iteration (Miyato et al.'s code: 0.1)
+    virtual_adversarial_weight: float = setting(0.0, low=0)
+    virtual_adversarial_epsilon: float = setting(2.0, low=0)
+    virtual_adversarial_xi: float = setting(0.1, low=0)  # norm of the random probe of the power iteration (Miyato et al.'s code: 0.1)
     # Entropy minimisation (unlabeled batches):
-    entropy_weight: float = 0.0
-    unlabeled_batch_size: int = 0  # unlabeled reviews per step; 0: training.batch_size
+    entropy_weight: float = setting(0.0, low=0)
+    unlabeled_batch_size: int = setting(0, low=0)  # unlabeled reviews per step; 0: training.batch_size
     # Knowledge distillation (Hinton et al. 2015): a trained model folder (or a list of them, whose
     # answers are averaged: an ensemble as teacher) whose class probabilities the network also learns
     # to match, on labelled and unlabeled batches; "" turns it off.
     teacher: str | list[str] = ""
-    distillation_weight: float = 1.0  # weight of T²·KL(teacher ‖ model) at temperature T, beside cross-entropy
-    distillation_temperature: float = 1.0
+    distillation_weight: float = setting(1.0, low=0)  # weight of T²·KL(teacher ‖ model) at temperature T, beside cross-entropy
+    distillation_temperature: float = setting(1.0, low=0.05)
 
-    def __post_init__(self) -> None:
-        _check_choice("training", "optimizer", self.optimizer, ("adamw", "adam"))
-        for name in ("adversarial_weight", "adversarial_epsilon", "virtual_adversarial_weight",
-                     "virtual_adversarial_epsilon", "virtual_adversarial_xi", "entropy_weight", "unlabeled_batch_size",
-                     "distillation_weight"):
-            _check_range("training", name, getattr(self, name), 0)
-        _check_range("training", "distillation_temperature", self.distillation_temperature, 0.05)
-        _check_choice("training", "schedule", self.schedule, ("constant", "linear", "cosine", "stlr"))
-        _check_range("training", "lr_decay_per_layer", self.lr_decay_per_layer, 1.0)
-        _check_choice("training", "monitor", self.monitor, ("val_loss", "val_accuracy"))
-        _check_choice("training", "precision", self.precision, ("auto", "fp32", "bf16", "fp16"))
+    def check(self) -> None:
         _check_device("training", self.device)
-        for name in ("epochs", "batch_size", "bucket_batches", "log_every_steps"):
-            _check_range("training", name, getattr(self, name), 1)
-        for name in ("early_stopping_patience", "threads", "clip_norm", "weight_decay"):
-            _check_range("training", name, getattr(self, name), 0)
-        _check_range("training", "learning_rate", self.learning_rate, 1e-12)
-        _check_range("training", "warmup_fraction", self.warmup_fraction, 0.0, 0.5)
-        _check_range("training", "val_fraction", self.val_fraction, 0.0, 0.5)
 
     @property
     def uses_unlabeled(self) -> bool:
@@ -244,28 +246,23 @@ class TrainingConfig:
 
 
 @dataclass
-class EmbeddingsConfig:
+class EmbeddingsConfig(Section):
     """`sentiment-rnn pretrain-embeddings`: word vectors from the unlabeled and training reviews."""
 
+    name: ClassVar[str] = "embeddings"
+
     algorithm: Literal["word2vec", "fasttext"] = "word2vec"
-    dim: int = 0  # 0: model.embedding_dim (which the vectors must match)
-    window: int = 5
-    min_count: int = 2
+    dim: int = setting(0, low=0)  # 0: model.embedding_dim (which the vectors must match)
+    window: int = setting(5, low=1)
+    min_count: int = setting(2, low=1)
     skip_gram: bool = True  # skip-gram (better for rare words) rather than CBOW
-    negative: int = 5  # negative samples per positive pair
-    epochs: int = 3  # 3 passes serve the classifier as well as 5, for less time (docs/pretraining.md)
-    workers: int = 2
+    negative: int = setting(5, low=1)  # negative samples per positive pair
+    epochs: int = setting(3, low=1)  # 3 passes serve the classifier as well as 5, for less time (docs/pretraining.md)
+    workers: int = setting(2, low=1)
     seed: int = 42
     # "auto" vectors need at least this many reviews (unlabeled + labelled): from fewer, word2vec
     # gives vectors close to noise, which a frozen embedding could not unlearn; the start is random.
-    min_reviews: int = 1000
-
-    def __post_init__(self) -> None:
-        _check_choice("embeddings", "algorithm", self.algorithm, ("word2vec", "fasttext"))
-        for name in ("window", "min_count", "negative", "epochs", "workers"):
-            _check_range("embeddings", name, getattr(self, name), 1)
-        _check_range("embeddings", "dim", self.dim, 0)
-        _check_range("embeddings", "min_reviews", self.min_reviews, 1)
+    min_reviews: int = setting(1000, low=1)
 
     def for_model(self, model: ModelConfig) -> EmbeddingsConfig:
         """These settings with the vector size a classifier with `model` needs."""
@@ -276,12 +273,14 @@ class EmbeddingsConfig:
 
 
 @dataclass
-class LanguageModelConfig:
+class LanguageModelConfig(Section):
     """`sentiment-rnn pretrain-lm`: a recurrent language model on the unlabeled and training reviews
     (ULMFiT-style), whose embedding and encoder then start a classifier (`model.init_encoder`).
 
     It trains on the same loop as the classifier (training/loop.py); what the loop reads and the LM
     does not let you change is fixed below as class constants, not settings."""
+
+    name: ClassVar[str] = "lm"
 
     optimizer: ClassVar[str] = "adamw"
     schedule: ClassVar[str] = "linear"
@@ -289,42 +288,42 @@ class LanguageModelConfig:
     log_every_steps: ClassVar[int] = 50  # progress is reported every 50 steps
 
     direction: Literal["forward", "backward"] = "forward"  # backward reads each review from its end
-    embedding_dim: int = 256
+    embedding_dim: int = setting(256, low=1)
     cell: Literal["rnn", "lstm", "gru"] = "lstm"
-    hidden_size: int = 256
-    num_layers: int = 2
-    max_length: int = 400  # tokens per review (the head) used for language modelling
-    embedding_dropout: float = 0.1  # whole words dropped from the input
-    input_dropout: float = 0.25  # on the embedded input
-    hidden_dropout: float = 0.15  # between recurrent layers
-    weight_dropout: float = 0.3  # DropConnect on the hidden-to-hidden weights
-    output_dropout: float = 0.25  # before the (tied) output layer
-    sampled_softmax: int = 2048  # negatives per batch shared across positions; 0: full softmax
-    epochs: int = 2
-    batch_size: int = 64
-    learning_rate: float = 3e-3
-    weight_decay: float = 0.01
-    warmup_fraction: float = 0.05
-    clip_norm: float = 0.5
-    val_reviews: int = 500  # held out (from train, never test) for validation perplexity (full softmax)
-    limit: int = 0  # 0: all 75k reviews; else the first N (quick trials)
+    hidden_size: int = setting(256, low=1)
+    num_layers: int = setting(2, low=1)
+    max_length: int = setting(400, low=1)  # tokens per review (the head) used for language modelling
+    embedding_dropout: float = setting(0.1, low=0.0, high=0.95)  # whole words dropped from the input
+    input_dropout: float = setting(0.25, low=0.0, high=0.95)  # on the embedded input
+    hidden_dropout: float = setting(0.15, low=0.0, high=0.95)  # between recurrent layers
+    weight_dropout: float = setting(0.3, low=0.0, high=0.95)  # DropConnect on the hidden-to-hidden weights
+    output_dropout: float = setting(0.25, low=0.0, high=0.95)  # before the (tied) output layer
+    sampled_softmax: int = setting(2048, low=0)  # negatives per batch shared across positions; 0: full softmax
+    epochs: int = setting(2, low=1)
+    batch_size: int = setting(64, low=1)
+    learning_rate: float = setting(3e-3, low=1e-12)
+    weight_decay: float = setting(0.01, low=0)
+    warmup_fraction: float = setting(0.05, low=0.0, high=0.5)
+    clip_norm: float = setting(0.5, low=0)
+    val_reviews: int = setting(500, low=0)  # held out (from train, never test) for validation perplexity (full softmax)
+    limit: int = setting(0, low=0)  # 0: all 75k reviews; else the first N (quick trials)
     seed: int = 42
     device: str = "auto"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
 
-    def __post_init__(self) -> None:
-        _check_choice("lm", "direction", self.direction, ("forward", "backward"))
-        _check_choice("lm", "cell", self.cell, ("rnn", "lstm", "gru"))
-        _check_choice("lm", "precision", self.precision, ("auto", "fp32", "bf16", "fp16"))
-        for name in ("embedding_dim", "hidden_size", "num_layers", "max_length", "epochs", "batch_size"):
-            _check_range("lm", name, getattr(self, name), 1)
-        for name in ("embedding_dropout", "input_dropout", "hidden_dropout", "weight_dropout", "output_dropout"):
-            _check_range("lm", name, getattr(self, name), 0.0, 0.95)
-        for name in ("sampled_softmax", "val_reviews", "limit", "weight_decay", "clip_norm"):
-            _check_range("lm", name, getattr(self, name), 0)
-        _check_range("lm", "learning_rate", self.learning_rate, 1e-12)
-        _check_range("lm", "warmup_fraction", self.warmup_fraction, 0.0, 0.5)
+    def check(self) -> None:
         _check_device("lm", self.device)
+
+@dataclass
+class ClassifierSettings:
+    """The five sections a classifier is fitted with (the estimator's parameters): the four saved
+    with the model, and `embeddings`, how "auto" word vectors are learned."""
+
+    text: TextConfig = field(default_factory=TextConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    embeddings: EmbeddingsConfig = field(default_factory=EmbeddingsConfig)
 
 
 @dataclass
@@ -341,6 +340,10 @@ class ExperimentConfig:
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return dataclasses.asdict(self)
+
+    @property
+    def classifier(self) -> ClassifierSettings:
+        return ClassifierSettings(self.text, self.tokenizer, self.model, self.training, self.embeddings)
 
     def flat(self) -> dict[str, Any]:
         """`{"model.hidden_size": 64, ...}`: the names `--set` and tracking use."""
@@ -393,6 +396,10 @@ SECTIONS: dict[str, type] = {
     "embeddings": EmbeddingsConfig,
     "lm": LanguageModelConfig,
 }
+# The sections saved with a model (config.json), and the ones the estimator takes: `embeddings` says
+# how "auto" word vectors are learned and is recorded with the vectors, not as a section of the model.
+SAVED_SECTIONS = ("text", "tokenizer", "model", "training")
+ESTIMATOR_SECTIONS = (*SAVED_SECTIONS, "embeddings")
 
 
 def build_section(name: str, values: dict[str, Any], *, origin: str = "config") -> Any:
@@ -455,47 +462,39 @@ def parse_override(item: str) -> tuple[str, str, Any]:
     return section, name, value
 
 
-MODEL_SECTIONS = ("text", "tokenizer", "model", "training")
-ENGINES = ("auto", "torch", "onnx", "onnx-int8")  # inference engines (see inference.py)
 
 
 @dataclass
-class ServiceConfig:
+class ServiceConfig(Section):
     """`sentiment-rnn serve`: where it listens, how it batches, and what it accepts."""
 
+    name: ClassVar[str] = "service"
+
     host: str = "127.0.0.1"
-    port: int = 8000
-    workers: int = 1
-    max_batch_size: int = 64  # texts per forward pass; 1 turns micro-batching off
-    max_wait_ms: float = 5.0  # how long the first request of a batch waits for company
-    max_queue: int = 512  # texts waiting; beyond this, 503 with Retry-After
-    max_body_bytes: int = 1_000_000  # larger bodies: 413
-    max_texts: int = 256  # texts per /v1/predict request; more: 422
-    max_chars: int = 20_000  # characters per text; more: 422
+    port: int = setting(8000, low=1)
+    workers: int = setting(1, low=1)
+    max_batch_size: int = setting(64, low=1)  # texts per forward pass; 1 turns micro-batching off
+    max_wait_ms: float = setting(5.0, low=0.0)  # how long the first request of a batch waits for company
+    max_queue: int = setting(512, low=1)  # texts waiting; beyond this, 503 with Retry-After
+    max_body_bytes: int = setting(1_000_000, low=1)  # larger bodies: 413
+    max_texts: int = setting(256, low=1)  # texts per /v1/predict request; more: 422
+    max_chars: int = setting(20_000, low=1)  # characters per text; more: 422
     # Explanations score one variant of the review per token, so they are bounded on their own: a
     # shorter text limit, and a queue of their own (beyond it: 503), apart from predictions.
-    max_explain_chars: int = 5_000
-    max_explain_queue: int = 4
-    timeout_s: float = 10.0  # per request; past it: 504
+    max_explain_chars: int = setting(5_000, low=1)
+    max_explain_queue: int = setting(4, low=1)
+    timeout_s: float = setting(10.0, low=0.001)  # per request; past it: 504
     # A request's line and headers, and then its body, must arrive within this: a client that
     # trickles them (slowloris) would otherwise hold a connection forever. Past it: 408, closed.
-    read_timeout_s: float = 10.0
+    read_timeout_s: float = setting(10.0, low=0.001)
     # Request headers are held in memory while they arrive: at most this many, of this many bytes
     # in all (request line included). Past either: 431, closed.
-    max_headers: int = 100
-    max_header_bytes: int = 65_536
+    max_headers: int = setting(100, low=1)
+    max_header_bytes: int = setting(65_536, low=1)
     # The raw-text → ids cache (text/fused.py), which clients fill with what they send: bounded in bytes.
-    text_cache_bytes: int = 64 * 2**20
-    engine: str = "auto"  # inference engine: torch | onnx | onnx-int8 | auto (onnx when installed)
-    threads: int = 0  # inference threads; 0: one per core
+    text_cache_bytes: int = setting(64 * 2**20, low=0)
+    engine: Literal["auto", "torch", "onnx", "onnx-int8"] = "auto"  # inference engine; auto: onnx when installed
+    threads: int = setting(0, low=0)  # inference threads; 0: one per core
 
-    def __post_init__(self) -> None:
-        _check_choice("service", "engine", self.engine, ENGINES)
-        for name in ("port", "workers", "max_batch_size", "max_queue", "max_body_bytes", "max_texts", "max_chars",
-                     "max_explain_chars", "max_explain_queue", "max_headers", "max_header_bytes"):
-            _check_range("service", name, getattr(self, name), 1)
-        _check_range("service", "max_wait_ms", self.max_wait_ms, 0.0)
-        _check_range("service", "timeout_s", self.timeout_s, 0.001)
-        _check_range("service", "read_timeout_s", self.read_timeout_s, 0.001)
-        _check_range("service", "threads", self.threads, 0)
-        _check_range("service", "text_cache_bytes", self.text_cache_bytes, 0)
+
+ENGINES: tuple[str, ...] = _choices(_hints(ServiceConfig)["engine"])  # inference engines (see inference.py)

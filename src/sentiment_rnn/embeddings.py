@@ -132,7 +132,9 @@ def embedding_matrix(vocab: dict[str, int], path: str | Path, dim: int, seed: in
         raise DataError(f"{path} holds {file_dim}-dimensional vectors but model.embedding_dim is {dim}: set "
                         f"model.embedding_dim={file_dim}")
     rng = np.random.default_rng(seed)
-    found = [(index, vectors[word]) for word, index in vocab.items() if word in vectors]
+    # In index order: the tokenizer's vocabulary dict comes in a different order in every process,
+    # and the mean and spread below, summed in that order, would differ in their last bits.
+    found = sorted(((index, vectors[word]) for word, index in vocab.items() if word in vectors), key=lambda f: f[0])
     if not found:
         raise DataError(f"{path}: none of the tokenizer's {len(vocab)} words has a vector (wrong file, or "
                         f"different text cleaning?)")

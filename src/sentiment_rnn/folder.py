@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .config import LanguageModelConfig, ModelConfig, TextConfig, TokenizerConfig, TrainingConfig, build_section
+from .config import (SAVED_SECTIONS, LanguageModelConfig, ModelConfig, TextConfig, TokenizerConfig, TrainingConfig,
+                     build_section)
 from .errors import ConfigError, ModelError
 from .io import bytes_writer, load_tensors, sha256_file, tensors_bytes, write_unit
 from .manifest import MANIFEST, json_bytes, manifest_writer, read_manifest, verify_config, verify_files
@@ -197,7 +198,7 @@ def read_model_folder(path: str | Path, limits: FileLimits | None = None) -> Mod
         verify_config(folder, manifest, raw)
     origin = str(folder / "config.json")
     sections = {}
-    for name in ("text", "tokenizer", "model", "training"):
+    for name in SAVED_SECTIONS:
         if not isinstance(raw.get(name), dict):
             raise ModelError(f"{origin}: field {name!r} must be an object of settings, got {_kind(raw.get(name))}")
         try:

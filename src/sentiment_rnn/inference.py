@@ -26,6 +26,9 @@ import torch
 from .config import ENGINES
 from .errors import ConfigError
 from .models import SentimentNet
+from .text.batching import collate, sorted_batches
+
+PREDICT_BATCH = 256
 
 
 class TorchEngine:
@@ -126,3 +129,17 @@ def make_engine(network: SentimentNet, engine: str = "auto", threads: int = 0) -
     if engine.startswith("onnx") or (engine == "auto" and onnx_available()):
         return OnnxEngine(network, threads, int8=engine == "onnx-int8")
     return TorchEngine(network, threads)
+
+
+def score_sequences(engine, sequences: list[np.ndarray], n_classes: int, pad_to: int | None = None,
+                    batch_size: int = PREDICT_BATCH) -> np.ndarray:
+    """(n, n_classes) probabilities for encoded token id sequences on `engine`, in length-sorted,
+    right-padded batches (`pad_to`: tokenizer.padding = "max_length")."""
+    out = np.zeros((len(sequences), n_classes), dtype=np.float32)
+    if not sequences:
+        return out
+    lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
+    for index in sorted_batches(lengths, batch_size):
+        tokens, lens = collate(sequences, index, pad_to)
+        out[index] = engine(tokens, lens)
+    return out

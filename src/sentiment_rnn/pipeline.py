@@ -4,7 +4,6 @@ distributed launchers) call: load the configured data, fit, save, evaluate."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from .classifier import SentimentClassifier
 from .config import DataConfig, ExperimentConfig
 from .data.dataset import Reviews, load_imdb_split, load_labeled_file, load_text_file
 from .data.imdb import Progress, resolve_archive
-from .errors import ConfigError, DataError, OutputError, TrackingError
+from .errors import ConfigError, DataError, OutputError
 from .io import free_space, out_of_space
 from .metrics import classification_report
 from .training.callbacks import Callback
@@ -41,7 +40,6 @@ def train(config: ExperimentConfig, out: str | Path, callbacks: list[Callback] |
     """
     if not str(out).strip():
         raise ConfigError("--out is empty: name the model folder to write")
-    config = with_encoder_settings(config)
     out = Path(out)
     created = not out.exists()
     try:
@@ -49,7 +47,8 @@ def train(config: ExperimentConfig, out: str | Path, callbacks: list[Callback] |
             if (out / "config.json").exists() and not (overwrite or resume):
                 raise DataError("already holds a trained model: pass --overwrite to replace it, --resume to continue "
                                 "its training, or choose another --out", source=str(out))
-            return _tracked(config, out, callbacks, resume, progress, tracker, evaluate_test)
+            with tracker.run(config.flat()) if tracker is not None else contextlib.nullcontext():
+                return _train(config, out, callbacks, resume, progress, tracker, evaluate_test)
     except BaseException as exc:
         if created:
             _remove_if_empty(out)
@@ -68,84 +67,34 @@ def _remove_if_empty(folder: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _tracked(config, out, callbacks, resume, progress, tracker, evaluate_test):
-    """The training, as one MLflow run when there is a tracker."""
-    if tracker is not None:
-        tracker.start(config.flat())
-    try:
-        clf, summary = _train(config, out, callbacks, resume, progress, tracker, evaluate_test)
-    except KeyboardInterrupt:
-        if tracker is not None:
-            tracker.end("KILLED")
-        raise
-    except BaseException:
-        if tracker is not None:
-            tracker.end("FAILED")
-        raise
-    if tracker is not None:
-        tracker.end("FINISHED")
-    return clf, summary
-
-
-def with_encoder_settings(config: ExperimentConfig) -> ExperimentConfig:
-    """With `model.init_encoder`, the encoder's cleaning, vocabulary and recurrent layers apply (read
-    from its config.json; the classifier reads its weights when it fits)."""
-    if not config.model.init_encoder:
-        return config
-    import dataclasses
-
-    from .folder import encoder_settings, read_encoder_settings
-
-    lm, encoder_text, vocabulary, _ = read_encoder_settings(config.model.init_encoder)
-    tokenizer, model = encoder_settings(lm, vocabulary, config.tokenizer, config.model)
-    return dataclasses.replace(config, text=encoder_text, tokenizer=tokenizer, model=model)
-
-
 def _train(config, out, callbacks, resume, progress, tracker, evaluate_test):
-    from .data.derived import prepare_cleaned
+    """Read the data, plan, fit, save; score the test split and record the run when asked."""
+    from .training import recipe
 
     started = time.perf_counter()
-    raw = load_reviews(config.data, "train", config.data.train_file, config.data.limit, config.training.seed, progress)
-    config = dataclasses.replace(config, text=config.text.for_texts(raw.texts))
-    cleaned, cleaned_file, reused = prepare_cleaned(raw, config.text)
-    train_part, val_part = cleaned.split_stratified(config.training.val_fraction, config.training.seed)
-    data_info = {"source": raw.source, "digest": raw.digest, "cleaned_digest": cleaned.digest,
-                 "class_counts": raw.class_counts(), "dropped": raw.dropped, "limit": config.data.limit}
-    unlabeled = load_unlabeled(config, progress) if uses_unlabeled(config) else None
-    if unlabeled is not None:
-        data_info["unlabeled"] = {"source": unlabeled.source, "digest": unlabeled.digest, "rows": len(unlabeled)}
-        unlabeled, _, _ = prepare_cleaned(unlabeled, config.text)
+    data = config.data
+    raw = load_reviews(data, "train", data.train_file, data.limit, config.training.seed, progress)
+    wants_unlabeled = recipe.unlabeled_uses(config.model, config.training)
+    unlabeled = load_unlabeled(data, progress) if wants_unlabeled else None
+    plan = recipe.plan(config.classifier, raw, unlabeled=unlabeled, cache=True)
+    plan.info["limit"] = data.limit
     clf = SentimentClassifier(config.text, config.tokenizer, config.model, config.training, config.embeddings)
-    clf.fit_cleaned(train_part.texts, train_part.labels,
-                    validation=(val_part.texts, val_part.labels) if config.training.val_fraction > 0 else None,
-                    unlabeled=unlabeled.texts if unlabeled is not None else None,
-                    callbacks=[*(callbacks or []), *([tracker] if tracker is not None else [])],
-                    checkpoint_dir=out / "checkpoints", resume=resume)
-    clf.data_info_.update(data_info)
-    rank = current().rank
+    clf.fit_plan(plan, callbacks=[*(callbacks or []), *([tracker] if tracker is not None else [])],
+                 checkpoint_dir=out / "checkpoints", resume=resume)
     summary = {"train_seconds": round(time.perf_counter() - started, 2), "dropped": dict(raw.dropped),
                **_best_epoch_summary(clf)}
+    if current().rank != 0:
+        return clf, summary
     test_report = None
-    if evaluate_test and rank == 0:
-        test_report = evaluate(clf, load_reviews(config.data, "test", limit=None, seed=config.training.seed))
+    if evaluate_test:
+        test_report = evaluate(clf, load_reviews(data, "test", limit=None, seed=config.training.seed))
         summary["test_accuracy"] = test_report["accuracy"]
-    if rank == 0:
-        clf.save(out, metrics={"training": summary, **({"test": test_report} if test_report else {})})
-    if tracker is not None and rank == 0:
-        if not tracker.lost:
-            try:
-                summary.update(_log_run(tracker, config, clf, out, raw, cleaned, cleaned_file, reused, train_part,
-                                        val_part, test_report))
-            except Exception as exc:  # noqa: BLE001 - any failure of the store; the model is already saved
-                from .tracking.runs import describe_failure
+    clf.save(out, metrics={"training": summary, **({"test": test_report} if test_report else {})})
+    if tracker is not None:
+        from .tracking.record import TrainingRecord
 
-                tracker.lost = f"recording the datasets, plots and model failed: {describe_failure(exc)}"
-        if tracker.lost:
-            from .tracking.store import redacted
-
-            run_id = tracker.run.info.run_id if tracker.run else "?"
-            raise TrackingError(f"the model is saved in {out}, but MLflow run {run_id} at {redacted(tracker.uri)} is "
-                                f"incomplete: {tracker.lost}")
+        location = data.train_file or str(resolve_archive(data.archive))
+        summary.update(tracker.record(TrainingRecord(clf, out, plan, location, test_report)))
     return clf, summary
 
 
@@ -188,73 +137,19 @@ def _check_writable(folder: Path) -> None:
         raise DataError(f"cannot write the model folder here ({exc.strerror})", source=str(folder)) from None
 
 
-def uses_unlabeled(config: ExperimentConfig) -> bool:
-    """Whether training reads unlabeled reviews: for word vectors (`model.pretrained_embeddings =
-    "auto"`, unless an encoder brings its embedding) or for the objectives that use them."""
-    auto_vectors = config.model.pretrained_embeddings == "auto" and not config.model.init_encoder
-    return auto_vectors or config.training.uses_unlabeled
-
-
-def load_unlabeled(config: ExperimentConfig, progress: Progress | None = None) -> Reviews | None:
-    """Unlabeled reviews for word vectors, VAT and entropy minimisation: `data.unlabeled_file`, else
-    the IMDB archive's train/unsup when training on the archive. Never the test split. None (with a
-    warning that says what is left out) when there are none."""
-    import warnings
-
-    data = config.data
+def load_unlabeled(data: DataConfig, progress: Progress | None = None) -> Reviews | None:
+    """Unlabeled reviews for word vectors, VAT, entropy minimisation and distillation:
+    `data.unlabeled_file`, else the IMDB archive's train/unsup when training on the archive, else
+    None (the recipe then says what is left out). Never the test split."""
     if data.unlabeled_file:
         reviews = load_text_file(data.unlabeled_file, data.text_column)
     elif not data.train_file:
         reviews = load_imdb_split(data.archive, "unsup", progress=progress)
     else:
-        missing = []
-        if config.model.pretrained_embeddings == "auto" and not config.model.init_encoder:
-            missing.append("the embedding starts random instead of from word vectors trained on them")
-        if config.training.uses_unlabeled:
-            missing.append("virtual adversarial training runs on the labelled batches only, and entropy "
-                           "minimisation not at all")
-        warnings.warn(f"no unlabeled reviews (give --unlabeled-file, = data.unlabeled_file): {'; '.join(missing)}",
-                      stacklevel=2)
         return None
     if data.unlabeled_limit:
         reviews = reviews.subset(range(min(data.unlabeled_limit, len(reviews))))
     return reviews
-
-
-def _log_run(tracker, config, clf, out, raw, cleaned, cleaned_file, reused, train_part, val_part, test_report):
-    """Datasets with digests, plots, reports and the model, on the tracker's run."""
-    import numpy as np
-
-    from . import plots
-
-    location = config.data.train_file or str(resolve_archive(config.data.archive))
-    tracker.log_dataset(f"raw ({raw.source})", raw.digest, location, len(raw), "raw")
-    tracker.log_dataset("cleaned", cleaned.digest, str(cleaned_file), len(cleaned), "cleaned")
-    tracker.log_dataset("tokenized", clf.data_info_["tokenized_digest"], str(out / "tokenizer.json"),
-                        len(train_part), "training", columns={"token_ids": "string", "label": "string"})
-    tracker.log_dict({"cleaned_dataset_reused": reused, "cleaned_file": str(cleaned_file)}, "data/lineage.json")
-
-    history = clf.history_.to_dict()
-    tracker.log_figure(plots.learning_curves(history), "plots/learning_curves.png")
-    tracker.log_figure(plots.gradient_norms(history, clf.training_config_.clip_norm), "plots/gradient_norm.png")
-    if len(val_part):
-        proba = clf.predict_proba(val_part.texts)
-        report = classification_report(val_part.labels, proba, clf.classes_)
-        tracker.log_dict(report, "reports/classification_report_validation.json")
-        tracker.log_metrics({"validation_accuracy": report["accuracy"], "validation_roc_auc": report["roc_auc"],
-                             "validation_macro_f1": report["macro_f1"]})
-        tracker.log_figure(plots.confusion_matrix(report["confusion_matrix"]["matrix"], clf.classes_),
-                           "plots/confusion_matrix_validation.png")
-        if len(clf.classes_) == 2 and report["roc_auc"] is not None:
-            targets = np.asarray([clf.classes_.index(label) for label in val_part.labels])
-            tracker.log_figure(plots.roc_curve(targets, proba[:, 1], report["roc_auc"]), "plots/roc_curve_validation.png")
-    if test_report is not None:
-        tracker.log_dict(test_report, "reports/classification_report_test.json")
-        tracker.log_metrics({"test_accuracy": test_report["accuracy"], "test_roc_auc": test_report["roc_auc"],
-                             "test_macro_f1": test_report["macro_f1"]})
-    return tracker.log_model(out, input_example=[
-        "The movie was quite slow and some of the characters were rather boring, but overall it was a very "
-        "interesting movie."])
 
 
 def _best_epoch_summary(clf: SentimentClassifier) -> dict[str, Any]:

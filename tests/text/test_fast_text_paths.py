@@ -158,7 +158,7 @@ def test_classifier_encodes_with_the_current_tokenizer_after_a_refit(tiny_data):
 
     settings = {**TINY_SETTINGS, "training": {**TINY_SETTINGS["training"], "epochs": 1}}
     clf = SentimentClassifier(**settings).fit(*tiny_data)
-    assert clf._fused_encoder() is not None  # the one-pass path is the one under test
+    assert clf.text_pipeline_.fused is not None  # the one-pass path is the one under test
     clf.encode(["warm the fused encoder up"])
     clf.fit(["zebra quagga"] * 6 + ["okapi tapir"] * 6, ["positive"] * 6 + ["negative"] * 6)
     text = ["zebra okapi the plot"]

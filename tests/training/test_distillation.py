@@ -78,7 +78,7 @@ def test_settings_have_one_name_in_toml_set_and_python(tmp_path):
 
 
 def test_an_ensemble_of_teachers_teaches_its_averaged_answers(tiny_data, tiny_model_dir, tmp_path):
-    from sentiment_rnn.classifier import _teacher_answers
+    from sentiment_rnn.training.teacher import teacher_answers
     from sentiment_rnn.config import TextConfig
     from sentiment_rnn.text.cleaning import Cleaner
 
@@ -87,7 +87,7 @@ def test_an_ensemble_of_teachers_teaches_its_averaged_answers(tiny_data, tiny_mo
     folders = [str(tiny_model_dir), str(tmp_path / "other")]
     text = TextConfig(**TINY_SETTINGS["text"])
     cleaned = Cleaner.from_config(text).many(UNLABELED)
-    answers, info = _teacher_answers(folders, text, ["negative", "positive"], cleaned[:5], cleaned[5:])
+    answers, info = teacher_answers(folders, text, ["negative", "positive"], cleaned[:5], cleaned[5:])
     expected = np.mean([SentimentClassifier.load(f).predict_proba(UNLABELED) for f in folders], axis=0)
     np.testing.assert_allclose(np.concatenate([answers.train, answers.unlabeled]), expected, atol=1e-6)
     assert [t["path"] for t in info["ensemble"]] == [str(tmp_path / "model"), str(tmp_path / "other")]

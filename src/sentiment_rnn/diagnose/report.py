@@ -154,15 +154,10 @@ def log_to_mlflow(result: dict[str, Any], out: Path, uri: str | None) -> str:
     from ..tracking.runs import Tracker
 
     tracker = Tracker(uri, "sentiment-rnn-diagnose")
-    run_id = tracker.start({k: v for k, v in result["settings"].items() if k != "text"})
-    try:
+    with tracker.run({k: v for k, v in result["settings"].items() if k != "text"}) as run_id:
         tracker.log_dict(result, "diagnose/diagnose.json")
         for name in result["plots"].values():
-            tracker.mlflow.log_artifact(str(out / name), artifact_path="diagnose")
+            tracker.log_artifact(out / name, "diagnose")
         tracker.log_metrics({f"{cell}_ratio_{d}": v for cell, ratios in result["ratios"].items()
                              for d, v in ratios.items() if v is not None})
-    except BaseException:
-        tracker.end("FAILED")
-        raise
-    tracker.end("FINISHED")
     return run_id

@@ -20,10 +20,9 @@ import torch
 
 from ..config import ExperimentConfig, LanguageModelConfig
 from ..folder import write_encoder_folder
-from ..models.weight_drop import add_weight_dropout, plain_state_dict, remove_weight_dropout
-from ..text.batching import collate
+from ..models.weight_drop import plain_state_dict, weight_dropout
 from ..text.tokenizer import TextTokenizer
-from ..training.batching import bucketed_batches
+from ..training.batching import bucketed_batches, collate
 from ..training.callbacks import Callback, EpochRecord, StepRecord
 from ..training.device import resolve_device, to_device
 from ..training.loop import StepOutput, TrainingLoop, evaluate_in_batches
@@ -140,18 +139,15 @@ def pretrain_lm(config: ExperimentConfig, out: str | Path, on_progress: Callable
     train_seqs, val_seqs = _sequences(tokenizer, texts, lm.direction), _sequences(tokenizer, val_texts, lm.direction)
 
     device = resolve_device(lm.device)
-    # Before DropConnect, not after: moving a recurrent layer whose weights are parametrized draws a
-    # fresh mask (RNNBase._apply reads its weights), and seeded runs must draw the same numbers.
     model = LanguageModel(lm, tokenizer.vocab_size).to(device)
-    add_weight_dropout(model.encoder, lm.weight_dropout)
     counts = np.bincount(np.concatenate(train_seqs), minlength=tokenizer.vocab_size).astype(np.float64)
     counts[0] = 0  # never sample padding
     q = counts ** 0.75 + 1e-12  # word2vec's smoothed unigram distribution
     log_q = torch.from_numpy(np.log(q / q.sum())).float().to(device)
 
     writer = EncoderWriter(out, tokenizer, config, on_progress)
-    TrainingLoop(lm, [writer]).fit(model, LanguageModelTask(train_seqs, val_seqs, lm, log_q))
-    remove_weight_dropout(model.encoder)
+    with weight_dropout(model.encoder, lm.weight_dropout):
+        TrainingLoop(lm, [writer]).fit(model, LanguageModelTask(train_seqs, val_seqs, lm, log_q))
     writer.write(model)
     return {"out": str(out), "direction": lm.direction, "reviews": len(train_seqs), "val_reviews": len(val_seqs),
             "vocab_size": tokenizer.vocab_size, "epochs": writer.history,

@@ -8,6 +8,9 @@ afterwards, so saved weights keep their plain names and inference never drops an
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from torch import nn
 from torch.nn.utils import parametrize
 
@@ -23,6 +26,20 @@ class _DropConnect(nn.Module):
 
 def _recurrent_modules(module: nn.Module):
     return [m for m in module.modules() if isinstance(m, nn.RNNBase)]
+
+
+@contextlib.contextmanager
+def weight_dropout(module: nn.Module, p: float) -> Iterator[None]:
+    """DropConnect with probability `p` on `module`'s recurrent weights while the block runs (training).
+
+    Add it once the module is on its device, never before: moving a recurrent layer whose weights
+    are parametrized draws a fresh mask (RNNBase._apply reads its weights), which would spend
+    random numbers that seeded runs must draw in the same order."""
+    add_weight_dropout(module, p)
+    try:
+        yield
+    finally:
+        remove_weight_dropout(module)
 
 
 def add_weight_dropout(module: nn.Module, p: float) -> None:

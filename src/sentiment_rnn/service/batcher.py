@@ -63,7 +63,6 @@ class MicroBatcher:
         return await future
 
     async def _loop(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             batch = [await self._queue.get()]
             size = len(batch[0].texts)

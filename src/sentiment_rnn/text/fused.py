@@ -72,7 +72,7 @@ class FusedEncoder:
         if any(marker in text for marker in LIBRARY_ONLY):
             return self.tokenizer.encode([self._rest(text)])[0]
         ids: list[int] = []
-        extend, cached, cache = ids.extend, self._chunk_ids.get, self._chunk_ids
+        extend, cached = ids.extend, self._chunk_ids.get
         for chunk in text.split():
             known = cached(chunk)
             if known is None:

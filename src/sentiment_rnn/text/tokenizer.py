@@ -10,14 +10,24 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from ..errors import ModelError
 
-if TYPE_CHECKING:  # text/ never imports config at run time: config validates against text's rules
-    from ..config import TokenizerConfig
+
+class TokenizerConfig(Protocol):
+    """The tokenizer settings text/ reads (config.TokenizerConfig has them; text/ sits below config,
+    which validates against text's rules, so it names what it needs instead of importing it)."""
+
+    kind: str
+    vocab_size: int
+    min_frequency: int
+    max_length: int
+    truncation: str
+    head_fraction: float
+    padding: str
 
 PAD_TOKEN = "<pad>"
 OOV_TOKEN = "<oov>"

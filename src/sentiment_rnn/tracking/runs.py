@@ -4,15 +4,17 @@ pyfunc model (tracking/pyfunc.py, logged as code: no pickle) and its registratio
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..training.callbacks import Callback, EpochRecord, StepRecord
 from ..version import __version__
-from .store import connect, tracking_uri
+from .store import connect, describe_failure, tracking_uri
 
 DEFAULT_EXPERIMENT = "sentiment-rnn"
 
@@ -36,7 +38,7 @@ class Tracker(Callback):
         self.register = register
         self.log_every_steps = log_every_steps
         self.mlflow.set_experiment(experiment)
-        self.run = None
+        self.active_run = None
         self._pending: list[StepRecord] = []
         # Why the run stopped being recorded, when the store failed while training ran: training
         # goes on (hours of it must not be lost to a tracking server's restart), the model is
@@ -50,8 +52,23 @@ class Tracker(Callback):
 
     # ---- run lifecycle ----
 
-    def start(self, params: dict[str, Any]) -> str:
-        self.run = self.mlflow.start_run()
+    @contextlib.contextmanager
+    def run(self, params: dict[str, Any]) -> Iterator[str]:
+        """The run, around a block: started with `params`, ended FINISHED when the block ends,
+        KILLED on an interrupt (Ctrl-C, SIGTERM), FAILED on any other exception."""
+        run_id = self._start(params)
+        try:
+            yield run_id
+        except KeyboardInterrupt:
+            self._end("KILLED")
+            raise
+        except BaseException:
+            self._end("FAILED")
+            raise
+        self._end("FINISHED")
+
+    def _start(self, params: dict[str, Any]) -> str:
+        self.active_run = self.mlflow.start_run()
         self.mlflow.log_params({k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in params.items()})
         import tokenizers
         import torch
@@ -62,15 +79,15 @@ class Tracker(Callback):
         if commit:
             tags["mlflow.source.git.commit"] = commit
         self.mlflow.set_tags(tags)
-        return self.run.info.run_id
+        return self.active_run.info.run_id
 
-    def end(self, status: str = "FINISHED") -> None:
+    def _end(self, status: str) -> None:
         """FINISHED, FAILED or KILLED: a crashed or interrupted run is never left RUNNING (unless
         the store cannot be reached to say so)."""
-        if self.run is not None:
+        if self.active_run is not None:
             self._flush_steps()
             self._recorded("ending the run", lambda: self.mlflow.end_run(status=status), after_loss=True)
-            self.run = None
+            self.active_run = None
 
     def _recorded(self, what: str, send, after_loss: bool = False) -> None:
         """Send to the store; the first failure stops recording for this run, with one warning."""
@@ -97,7 +114,7 @@ class Tracker(Callback):
 
     def _flush_steps(self) -> None:
         """Per-step loss and pre-clip gradient norm, sent in one batch call every N steps."""
-        if not self._pending or self.run is None or self.lost:
+        if not self._pending or self.active_run is None or self.lost:
             return
         from mlflow.entities import Metric
 
@@ -108,7 +125,7 @@ class Tracker(Callback):
         metrics += [Metric(f"step_loss_{name}", value, now, r.step) for r in self._pending
                     for name, value in r.components.items()]
         self._pending = []
-        self._recorded("logging step metrics", lambda: client.log_batch(self.run.info.run_id, metrics=metrics,
+        self._recorded("logging step metrics", lambda: client.log_batch(self.active_run.info.run_id, metrics=metrics,
                                                                          synchronous=True))
 
     def on_epoch_end(self, loop, record: EpochRecord) -> None:
@@ -162,6 +179,15 @@ class Tracker(Callback):
     def log_figure(self, figure, path: str) -> None:
         self.mlflow.log_figure(figure, path)
 
+    def log_artifact(self, path: Path, folder: str) -> None:
+        self.mlflow.log_artifact(str(path), artifact_path=folder)
+
+    def record(self, training) -> dict[str, Any]:
+        """A finished training's datasets, plots, reports and model on this run (record.py)."""
+        from .record import record_training
+
+        return record_training(self, training)
+
     def log_model(self, model_dir: Path, input_example: list[str]) -> dict[str, Any]:
         """Model folder as run artifacts, plus a pyfunc model (code + folder, no pickle), registered if asked."""
         import pandas as pd
@@ -187,21 +213,10 @@ class Tracker(Callback):
             pip_requirements=pinned_requirements(),
             registered_model_name=self.register,
         )
-        result = {"run_id": self.run.info.run_id, "model_uri": info.model_uri}
+        result = {"run_id": self.active_run.info.run_id, "model_uri": info.model_uri}
         if self.register:
             result["registered_version"] = info.registered_model_version
         return result
-
-
-def describe_failure(exc: BaseException) -> str:
-    """MLflow's errors quote whole retry chains; the gist is the first line, and for a timeout, that."""
-    text = str(exc).strip()
-    if "Read timed out" in text:
-        return "no answer within the request timeout (MLFLOW_HTTP_REQUEST_TIMEOUT)"
-    if "Connection refused" in text or "Failed to establish a new connection" in text:
-        return "connection refused"
-    first = text.splitlines()[0] if text else type(exc).__name__
-    return first if len(first) <= 300 else first[:300] + " ..."
 
 
 def _preload_end_of_run_modules() -> None:

@@ -218,3 +218,14 @@ def ui_hint(uri: str) -> str:
     if uri.startswith(("http://", "https://")):
         return uri
     return f"mlflow ui --backend-store-uri {uri}"
+
+
+def describe_failure(exc: BaseException) -> str:
+    """MLflow's errors quote whole retry chains; the gist is the first line, and for a timeout, that."""
+    text = str(exc).strip()
+    if "Read timed out" in text:
+        return "no answer within the request timeout (MLFLOW_HTTP_REQUEST_TIMEOUT)"
+    if "Connection refused" in text or "Failed to establish a new connection" in text:
+        return "connection refused"
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return first if len(first) <= 300 else first[:300] + " ..."

@@ -8,6 +8,9 @@ of (rank, world size), which is how data-parallel ranks get disjoint shards.
 from __future__ import annotations
 
 import numpy as np
+import torch
+
+from ..text.batching import collate as collate_arrays
 
 
 def bucketed_batches(lengths: np.ndarray, batch_size: int, window_batches: int, seed: int,
@@ -26,3 +29,9 @@ def bucketed_batches(lengths: np.ndarray, batch_size: int, window_batches: int, 
         usable = len(batches) - len(batches) % world_size  # every rank takes the same number of steps
         batches = batches[rank:usable:world_size]
     return batches
+
+
+def collate(sequences: list[np.ndarray], index: np.ndarray, pad_to: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """text.batching.collate as tensors, for the training step."""
+    tokens, lengths = collate_arrays(sequences, index, pad_to)
+    return torch.from_numpy(tokens), torch.from_numpy(lengths)

@@ -2,14 +2,15 @@
 early stopping on validation (keeping the best epoch's weights), checkpoints for exact resume,
 gradual unfreezing. Tracking (tracking/runs.py) and the CLI's progress bar are callbacks too.
 
-Each hook gets the `TrainingLoop` first; callbacks run in list order, after the history.
+Each hook gets the loop first (what it may read and set: `LoopState`); callbacks run in list order,
+after the history.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
 
@@ -17,8 +18,18 @@ from ..io import load_tensors, save_tensors
 from . import checkpoint
 from .optim import layer_groups
 
-if TYPE_CHECKING:
-    from .loop import TrainingLoop
+
+class LoopState(Protocol):
+    """What callbacks read and set on the loop that calls them (loop.py), named here so that this
+    module, which the loop imports, does not import it back."""
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    history: History
+    rank: int
+    start_epoch: int
+    steps_per_epoch: int
+    total_steps: int
 
 
 @dataclass
@@ -50,11 +61,11 @@ class EpochRecord:
 class Callback:
     """Override what you need."""
 
-    def on_train_start(self, loop: TrainingLoop) -> None: ...
-    def on_epoch_start(self, loop: TrainingLoop, epoch: int) -> None: ...
-    def on_step(self, loop: TrainingLoop, record: StepRecord) -> None: ...
-    def on_epoch_end(self, loop: TrainingLoop, record: EpochRecord) -> None: ...
-    def on_train_end(self, loop: TrainingLoop) -> None: ...
+    def on_train_start(self, loop: LoopState) -> None: ...
+    def on_epoch_start(self, loop: LoopState, epoch: int) -> None: ...
+    def on_step(self, loop: LoopState, record: StepRecord) -> None: ...
+    def on_epoch_end(self, loop: LoopState, record: EpochRecord) -> None: ...
+    def on_train_end(self, loop: LoopState) -> None: ...
 
 
 @dataclass
@@ -87,12 +98,6 @@ class History(Callback):
         self.steps = [StepRecord(**dict(zip(names, row))) for row in zip(*(columns[n] for n in names))]
         self.epochs = [EpochRecord(**e) for e in raw["epochs"]]
         self.best_epoch, self.stopped_early = raw["best_epoch"], raw["stopped_early"]
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> History:
-        history = cls()
-        history.load_dict(raw)
-        return history
 
 
 class EarlyStopping(Callback):

@@ -1,36 +1,21 @@
-"""The classifier's recipe, on the one training loop: train the vocabulary on the cleaned texts,
-encode, build the network (from pretrained word vectors or a pretrained encoder when asked), and
-train it with early stopping, checkpoints and, when asked, gradual unfreezing and DropConnect.
-
-`SentimentClassifier.fit` validates its settings and cleans the texts, then calls
-`train_classifier`; nothing here knows the estimator.
-"""
+"""The classification task that the one training loop runs (training/loop.py): cross-entropy on
+labelled reviews in length-bucketed batches, the objectives a training asks for, and validation.
+What is trained, on what, from which start, is decided by the recipe (recipe.py)."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
-from ..config import ModelConfig, TokenizerConfig, TrainingConfig
-from ..errors import DataError
-from ..folder import EncoderFolder
-from ..io import sha256_file
+from ..config import TrainingConfig
 from ..models import SentimentNet
-from ..models.weight_drop import add_weight_dropout, remove_weight_dropout
-from ..text.batching import collate
-from ..text.tokenizer import OOV_ID, TextTokenizer
-from .batching import bucketed_batches
-from .callbacks import Callback, Checkpointing, EarlyStopping, GradualUnfreezing, History
-from .device import resolve_device, to_device
-from .distributed import current
-from .gradient_flow import GradientReach
+from .batching import bucketed_batches, collate
+from .device import to_device
 from .loop import StepOutput, TrainingLoop, evaluate_in_batches
 from .objectives import adversarial_loss, distillation_loss, entropy, virtual_adversarial_loss
+from .teacher import TeacherAnswers
 
 
 @dataclass
@@ -44,14 +29,6 @@ class Encoded:
     @property
     def lengths(self) -> np.ndarray:
         return np.fromiter((len(s) for s in self.sequences), dtype=np.int64, count=len(self.sequences))
-
-
-@dataclass
-class TeacherAnswers:
-    """A teacher's class probabilities for the training reviews and the unlabeled ones, row for row."""
-
-    train: np.ndarray
-    unlabeled: np.ndarray | None = None
 
 
 class ClassificationTask:
@@ -172,139 +149,3 @@ class ClassificationTask:
 
         loss_sum, correct = evaluate_in_batches(model, val.lengths, self.config.batch_size * 4, score)
         return loss_sum / len(val.targets), correct / len(val.targets)
-
-
-@dataclass
-class TrainedParts:
-    tokenizer: TextTokenizer
-    network: SentimentNet
-    history: History
-    info: dict[str, Any]  # what the model folder records about its data and its start
-
-
-def train_classifier(train_texts: list[str], train_targets: np.ndarray, val_texts: list[str] | None,
-                     val_targets: np.ndarray | None, n_classes: int, tokenizer_config: TokenizerConfig,
-                     model_config: ModelConfig, training: TrainingConfig, encoder: EncoderFolder | None = None,
-                     callbacks: list[Callback] | None = None, checkpoint_dir: str | Path | None = None,
-                     resume: bool = False, unlabeled_texts: list[str] | None = None,
-                     teacher: TeacherAnswers | None = None) -> TrainedParts:
-    """Texts are already cleaned; targets are class indices. `unlabeled_texts` (cleaned) feed the
-    objectives that use unlabeled reviews, when training asks for them; `teacher`: a teacher's
-    answers for `train_texts` and `unlabeled_texts` (distillation); the vocabulary is learned
-    from the labelled training texts only. Under torchrun each rank trains its shard
-    (torch.distributed decides the rank)."""
-    context = current()
-    if training.threads:
-        torch.set_num_threads(training.threads)
-    torch.manual_seed(training.seed)
-    if encoder is not None:  # the encoder's vocabulary: its embedding rows are indexed by it
-        tokenizer = TextTokenizer(encoder.tokenizer.backend, tokenizer_config)
-    else:
-        tokenizer = TextTokenizer.train(train_texts, tokenizer_config)
-    pad_to = tokenizer_config.max_length if tokenizer_config.padding == "max_length" else None
-    train_data = Encoded(tokenizer.encode(train_texts), train_targets, pad_to)
-    val_data = Encoded(tokenizer.encode(val_texts), val_targets, pad_to) if val_texts is not None else None
-    check_tokenization(train_texts, train_data.sequences, val_data.sequences if val_data else None)
-    unlabeled = tokenizer.encode(unlabeled_texts) if unlabeled_texts and training.uses_unlabeled else None
-    network = SentimentNet(model_config, tokenizer.vocab_size, n_classes)
-    info: dict[str, Any] = {"n_train": len(train_targets), "n_validation": len(val_targets) if val_data else 0,
-                            "tokenized_digest": sequences_digest(train_data.sequences)}
-    if unlabeled is not None:
-        info["n_unlabeled"] = len(unlabeled)
-    if model_config.pretrained_embeddings:
-        info["pretrained_embeddings"] = _init_embedding(network, tokenizer, model_config, training.seed)
-    if encoder is not None:
-        copy_encoder_weights(network, encoder)
-        info["init_encoder"] = _encoder_info(encoder)
-    if context.world_size > 1:
-        torch.manual_seed(training.seed + context.rank)  # same initial weights on every rank, different dropout
-
-    early = EarlyStopping(training.monitor, training.early_stopping_patience)
-    reach = GradientReach(train_data.sequences, train_targets, seed=training.seed)
-    own: list[Callback] = [early, reach]
-    if checkpoint_dir:
-        own.append(Checkpointing(Path(checkpoint_dir), early, resume))
-    if training.gradual_unfreezing:
-        own.append(GradualUnfreezing())
-    loop = TrainingLoop(training, [*own, *(callbacks or [])], context.rank, context.world_size)
-    add_weight_dropout(network.encoder, model_config.weight_dropout)
-    # After DropConnect, not before: moving a recurrent layer whose weights are parametrized draws a
-    # fresh mask (RNNBase._apply reads its weights), and seeded runs must draw the same numbers.
-    network.to(resolve_device(training.device))
-    if context.world_size > 1 and model_config.pretrained_embeddings:
-        import torch.distributed as dist
-
-        # every rank starts from rank 0's vectors, even where ranks on other machines trained their own
-        dist.broadcast(network.embedding.weight.data, src=0)
-    try:
-        task = ClassificationTask(train_data, val_data, training, context.rank, context.world_size, unlabeled, teacher)
-        history = loop.fit(network, task)
-    finally:
-        remove_weight_dropout(network.encoder)
-    for p in network.parameters():  # frozen vectors too: the saved and served model is a plain network
-        p.requires_grad_(True)
-    network.cpu().eval()  # prediction, saving and serving run on the CPU copy
-    if reach.result is not None:
-        info["gradient_reach_after_epoch_1"] = reach.result
-    return TrainedParts(tokenizer, network, history, info)
-
-
-def check_tokenization(texts: list[str], train: list[np.ndarray], val: list[np.ndarray] | None) -> None:
-    """Stop before training on what a model cannot learn from: reviews that tokenized into one or
-    two long "words" (a script without spaces that no rule split), or validation reviews made
-    mostly of words the vocabulary does not know."""
-    if not train:
-        return
-    tokens = float(np.median([len(ids) for ids in train]))
-    chars = float(np.median([len(text) for text in texts]))
-    if tokens <= 2 and chars >= 20 * tokens:
-        raise DataError(f"the median training review is {tokens:g} token(s) but {chars:g} characters long after "
-                        f"cleaning: its words are not separated by spaces. Keep \"split_unspaced_scripts\" in "
-                        f"text.pipeline (it splits Chinese, Japanese, Thai...), or set tokenizer.kind = \"bpe\"")
-    if val:
-        total = sum(len(ids) for ids in val)
-        unknown = sum(int((ids == OOV_ID).sum()) for ids in val)
-        if total >= 200 and unknown > 0.5 * total:
-            raise DataError(f"{unknown / total:.0%} of the validation reviews' tokens are not in the vocabulary "
-                            f"learned from the training reviews: the two may be in different languages or "
-                            f"scripts (see text.language), or the vocabulary is too small (tokenizer.vocab_size, "
-                            f"tokenizer.min_frequency)")
-
-
-def sequences_digest(sequences: list[np.ndarray]) -> str:
-    """Content digest of the token ids the model was trained on (the tokenized dataset)."""
-    digest = hashlib.sha256()
-    for ids in sequences:
-        digest.update(ids.astype("<i8").tobytes() + b"\n")
-    return digest.hexdigest()
-
-
-def _init_embedding(network: SentimentNet, tokenizer: TextTokenizer, model_config: ModelConfig,
-                    seed: int) -> dict[str, Any]:
-    """Copy pretrained word vectors into the embedding (see embeddings.py); freeze if asked."""
-    from ..embeddings import embedding_matrix
-
-    matrix, info = embedding_matrix(tokenizer.backend.get_vocab(), model_config.pretrained_embeddings,
-                                    model_config.embedding_dim, seed)
-    with torch.no_grad():
-        network.embedding.weight.copy_(torch.from_numpy(matrix))
-    network.embedding.weight.requires_grad_(not model_config.freeze_embeddings)
-    return info
-
-
-def copy_encoder_weights(network: torch.nn.Module, encoder: EncoderFolder) -> None:
-    """Embedding and recurrent layers from the encoder; the classifier's head stays as initialised."""
-    from ..errors import ModelError
-
-    wanted = {k: v for k, v in encoder.weights.items() if k.startswith(("embedding.", "encoder."))}
-    own = network.state_dict()
-    mismatched = [k for k, v in wanted.items() if k not in own or own[k].shape != v.shape]
-    if mismatched or not wanted:
-        raise ModelError(f"{encoder.path}: encoder weights do not fit this classifier ({mismatched[:3]} ...)")
-    network.load_state_dict(wanted, strict=False)
-
-
-def _encoder_info(encoder: EncoderFolder) -> dict[str, Any]:
-
-    return {"path": str(encoder.path), "direction": encoder.lm.direction,
-            "sha256": sha256_file(encoder.path / "encoder.safetensors"), "lm_history": encoder.history}

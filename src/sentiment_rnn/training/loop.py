@@ -4,7 +4,7 @@ norm is recorded every step), mixed precision, data-parallel gradient averaging.
 Nothing here is about sentiment or language modelling. What is trained comes as a `Task` (its
 batches, the loss of one batch, its evaluation); everything that happens around the steps comes as
 callbacks (training/callbacks.py: history, early stopping, checkpoints, gradual unfreezing;
-tracking and progress bars live above). The classifier's recipe (training/classification.py) and
+tracking and progress bars live above). The classifier's task (training/classification.py, run by recipe.py) and
 the language model's pretraining (lm/pretrain.py) are two uses of it.
 
 Nothing here prints, and nothing waits for the device once per step: per-step values stay on the
