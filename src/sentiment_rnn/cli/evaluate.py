@@ -1,0 +1,50 @@
+"""`sentiment-rnn evaluate`: score a saved model on the IMDB test split or on a labelled file."""
+
+from __future__ import annotations
+
+import json
+
+from .options import add_engine, add_json, add_model, load_models
+
+EXAMPLES = """examples:
+  sentiment-rnn evaluate models/default --archive ARCHIVE --split test --json
+  sentiment-rnn evaluate models/default --file reviews.csv --text-column review --label-column sentiment
+"""
+
+
+def add_parser(command) -> None:
+    evaluate = command("evaluate", "Score a saved model on the IMDB test split or on a labelled file.", EXAMPLES, run)
+    add_model(evaluate)
+    evaluate.add_argument("--archive", help="IMDB archive (.tar.gz) or extracted folder")
+    evaluate.add_argument("--split", default="test", choices=["test", "train"], help="IMDB split (default: test)")
+    evaluate.add_argument("--file", help="evaluate on a CSV/JSONL/Parquet file instead of IMDB")
+    evaluate.add_argument("--text-column", default="review")
+    evaluate.add_argument("--label-column", default="sentiment")
+    evaluate.add_argument("--limit", type=int, help="N reviews, class-balanced and seeded")
+    evaluate.add_argument("--seed", type=int, default=42, help="seed for --limit")
+    evaluate.add_argument("--batch-size", type=int, default=256)
+    add_engine(evaluate)
+    add_json(evaluate)
+
+
+def run(args) -> int:
+    from ..config import DataConfig
+    from ..pipeline import evaluate, load_reviews
+
+    clf = load_models(args)
+    data = DataConfig(archive=args.archive, text_column=args.text_column, label_column=args.label_column)
+    report = evaluate(clf, load_reviews(data, args.split, args.file, args.limit, args.seed), args.batch_size)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"{report['source']}: {report['n']} reviews")
+    print(f"accuracy {report['accuracy']:.4f}   macro F1 {report['macro_f1']:.4f}   "
+          f"ROC-AUC {report['roc_auc'] if report['roc_auc'] is None else round(report['roc_auc'], 4)}")
+    for name, m in report["per_class"].items():
+        print(f"  {name:>12}  precision {m['precision']:.4f}  recall {m['recall']:.4f}  f1 {m['f1']:.4f}  "
+              f"support {m['support']}")
+    labels = report["confusion_matrix"]["labels"]
+    print("confusion matrix (rows: true, columns: predicted) " + " ".join(labels))
+    for name, row in zip(labels, report["confusion_matrix"]["matrix"]):
+        print(f"  {name:>12}  " + " ".join(f"{v:>8}" for v in row))
+    return 0

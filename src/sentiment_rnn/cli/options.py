@@ -1,0 +1,82 @@
+"""Options that several commands share, declared once, and the small helpers every command uses."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+MODEL_HELP = "model folder, runs:/RUN_ID/model, models:/NAME/VERSION or models:/NAME@ALIAS"
+ENGINE_HELP = ("inference engine: torch, onnx (ONNX Runtime), onnx-int8 (ONNX Runtime, int8 weights), or auto "
+               "(onnx when installed)")
+THREADS_HELP = "inference threads (0: one per core)"
+ARCHIVE_HELP = "IMDB archive (.tar.gz) or extracted folder (= data.archive; default: $SENTIMENT_RNN_IMDB, else the download)"
+
+
+def usage_error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def add_tracking_uri(parser: argparse.ArgumentParser, what: str = "MLflow store for runs:/ and models:/ references"):
+    parser.add_argument("--tracking-uri", help=what)
+
+
+def add_model(parser: argparse.ArgumentParser) -> None:
+    """The positional MODEL and the store that resolves registry references."""
+    parser.add_argument("model", help=MODEL_HELP)
+    add_tracking_uri(parser)
+
+
+def add_settings(parser: argparse.ArgumentParser, sections: str, example: str) -> None:
+    """--config and --set: a TOML file and single settings, under the names config.py gives them."""
+    parser.add_argument("--config", help=f"TOML config file (see configs/); its {sections} settings are used, "
+                                         f"defaults apply to what it leaves out")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help=f"override one setting, e.g. --set {example} (repeatable)")
+
+
+def add_engine(parser: argparse.ArgumentParser) -> None:
+    from ..config import ENGINES
+
+    parser.add_argument("--ensemble", action="append", default=[], metavar="MODEL",
+                        help="average with this model's probabilities (e.g. the backward model of a forward one; "
+                             "repeatable)")
+    parser.add_argument("--engine", choices=ENGINES, default="auto", help=ENGINE_HELP + "; default auto")
+    parser.add_argument("--threads", type=int, default=0, help=THREADS_HELP)
+
+
+def add_json(parser: argparse.ArgumentParser, what: str = "print one JSON object") -> None:
+    parser.add_argument("--json", action="store_true", help=what)
+
+
+def overrides(args, flag_settings: tuple[tuple[str, str], ...]) -> list[str]:
+    """`--set` values, then the shortcut flags a command has, as SECTION.KEY=VALUE (the flag wins over
+    --config, like --set)."""
+    values = list(getattr(args, "overrides", []))
+    for flag, setting in flag_settings:
+        value = getattr(args, flag, None)
+        if value is not None:
+            values.append(f"{setting}={json.dumps(value)}")
+    return values
+
+
+def experiment(args, flag_settings: tuple[tuple[str, str], ...]):
+    """The settings of a command: its --config file, then --set, then its shortcut flags."""
+    from ..config import ExperimentConfig
+
+    return ExperimentConfig.load(getattr(args, "config", None), overrides(args, flag_settings))
+
+
+def load_models(args):
+    """The model, or the ensemble of it and every --ensemble model."""
+    from ..classifier import SentimentClassifier
+    from ..tracking.registry import resolve
+
+    models = [SentimentClassifier.load(resolve(ref, args.tracking_uri).folder, args.engine, args.threads)
+              for ref in [args.model, *args.ensemble]]
+    if len(models) == 1:
+        return models[0]
+    from ..ensemble import Ensemble
+
+    return Ensemble(models)
