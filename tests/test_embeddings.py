@@ -128,10 +128,20 @@ def test_auto_vectors_come_from_unlabeled_and_training_reviews_and_are_reused_ac
     assert saved["data"]["pretrained_embeddings"]["sha256"] == first.data_info_["pretrained_embeddings"]["sha256"]
 
 
-def test_auto_without_unlabeled_reviews_starts_random_and_says_why(tiny_data):
+def test_auto_without_unlabeled_reviews_learns_vectors_from_the_labelled_ones(tiny_data):
     clf = SentimentClassifier(**AUTO_SETTINGS).fit(*tiny_data)
+    auto = clf.data_info_["pretrained_embeddings"]["auto"]
+    assert auto["used"] and auto["reviews"] == len(tiny_data[0])  # training and validation parts, no test
+    assert clf.model_config_.pretrained_embeddings == auto["cache_file"]
+
+
+def test_auto_with_too_few_labelled_reviews_and_no_unlabeled_ones_starts_random_and_says_why(tiny_data):
+    settings = {**AUTO_SETTINGS, "embeddings": {**AUTO_SETTINGS["embeddings"], "min_reviews": 1000}}
+    with pytest.warns(UserWarning, match=rf"the embedding starts random: {len(tiny_data[0])} training reviews \(and "
+                                         r"no unlabeled ones\) are too few to learn word vectors from"):
+        clf = SentimentClassifier(**settings).fit(*tiny_data)
     assert clf.model_config_.pretrained_embeddings == ""
-    assert clf.data_info_["pretrained_embeddings"] == {"auto": {"used": False, "why": "no unlabeled reviews"}}
+    assert clf.data_info_["pretrained_embeddings"]["auto"]["used"] is False
 
 
 def test_auto_vectors_take_the_model_s_embedding_size(tiny_data):
@@ -158,7 +168,7 @@ def test_train_cli_uses_the_archive_s_unlabeled_reviews_for_vectors_never_the_te
     assert "onlyinunlabeled" in vectors and "onlyintestword" not in vectors
 
 
-def test_train_cli_on_a_labelled_file_alone_says_the_embedding_starts_random(tmp_path, tiny_data):
+def test_train_cli_on_a_labelled_file_alone_learns_vectors_from_it(tmp_path, tiny_data):
     import csv
 
     path = tmp_path / "train.csv"
@@ -170,11 +180,11 @@ def test_train_cli_on_a_labelled_file_alone_says_the_embedding_starts_random(tmp
                            str(tmp_path / "m"), "--no-track", "--quiet", *[x for s in settings for x in ("--set", s)]],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert "warning: no unlabeled reviews (give --unlabeled-file, = data.unlabeled_file): the embedding starts " \
-           "random" in done.stderr
-    assert "UserWarning" not in done.stderr and "pipeline.py" not in done.stderr  # one plain line
+    assert "warning" not in done.stderr and "UserWarning" not in done.stderr
     saved = json.loads((tmp_path / "m" / "config.json").read_text())
-    assert saved["model"]["pretrained_embeddings"] == ""
+    auto = saved["data"]["pretrained_embeddings"]["auto"]
+    assert auto["used"] and auto["reviews"] == len(tiny_data[0])
+    assert saved["model"]["pretrained_embeddings"] == auto["cache_file"]
 
 
 def test_auto_with_too_little_unlabeled_text_warns_and_starts_random(tiny_data):

@@ -158,6 +158,7 @@ class SentimentClassifier:
         self.tokenizer_, self.network_, self.history_ = parts.tokenizer, parts.network, parts.history
         self.text_pipeline_ = TextPipeline(Cleaner.from_config(plan.text), parts.tokenizer)
         self.data_info_ = parts.info
+        self.baseline_ = parts.baseline  # the linear baseline on the same validation part (None: not fitted)
         self.engine_ = None
         return self
 

@@ -94,6 +94,9 @@ class DataConfig(Section):
     # A class with fewer rows than this, and under 1 % of the largest class, is taken for a typo in a
     # label ("maybe" among thousands of "positive"/"negative") and refused; 0 accepts any class.
     min_class_rows: int = setting(10, low=0)
+    # Names for numeric labels: a file with one name per line (line n, from 0, names label n), or a
+    # list; a label that is not a number of the map is refused. "": labels are the classes as written.
+    label_names: str | list[str] = ""
     limit: int | None = setting(None, low=2)  # use N reviews of the split, class-balanced and seeded
     # Unlabeled reviews, read for "auto" word vectors (model.pretrained_embeddings) and the objectives
     # that use them (training.virtual_adversarial_weight, training.entropy_weight): this file
@@ -231,6 +234,9 @@ class TrainingConfig(Section):
     teacher: str | list[str] = ""
     distillation_weight: float = setting(1.0, low=0)  # weight of T²·KL(teacher ‖ model) at temperature T, beside cross-entropy
     distillation_temperature: float = setting(1.0, low=0.05)
+    # Fit a TF-IDF + logistic regression beside the network on the same training part and report both
+    # on the same validation part (metrics.json "baseline", the MLflow run); warn when it wins.
+    baseline: bool = True
 
     def check(self) -> None:
         _check_device("training", self.device)

@@ -23,7 +23,8 @@ def load_reviews(data: DataConfig, split: str = "train", file: str | None = None
                  seed: int = 42, progress: Progress | None = None) -> Reviews:
     """IMDB `split` from the archive, or a user's labelled file; then the class-balanced `limit`."""
     if file:
-        reviews = load_labeled_file(file, data.text_column, data.label_column, data.skip_empty, data.min_class_rows)
+        reviews = load_labeled_file(file, data.text_column, data.label_column, data.skip_empty, data.min_class_rows,
+                                    data.label_names)
     else:
         reviews = load_imdb_split(data.archive, split, progress=progress)
     return reviews.limit_balanced(limit, seed)
@@ -82,7 +83,7 @@ def _train(config, out, callbacks, resume, progress, tracker, evaluate_test):
     clf.fit_plan(plan, callbacks=[*(callbacks or []), *([tracker] if tracker is not None else [])],
                  checkpoint_dir=out / "checkpoints", resume=resume)
     summary = {"train_seconds": round(time.perf_counter() - started, 2), "dropped": dict(raw.dropped),
-               **_best_epoch_summary(clf)}
+               **_best_epoch_summary(clf), **({"baseline": clf.baseline_} if clf.baseline_ else {})}
     if current().rank != 0:
         return clf, summary
     test_report = None

@@ -145,3 +145,53 @@ def test_labels_that_look_like_typos_are_refused(tmp_path, rows, message):
         load_labeled_file(path)
     if "maybe" in message:  # a real rare class is accepted when asked
         assert load_labeled_file(path, min_class_rows=0).class_counts()["maybe"] == 1
+
+
+def test_tsv_is_read_unquoted_as_glue_and_goemotions_write_it(tmp_path):
+    path = tmp_path / "d.tsv"
+    path.write_text('sentence\tlabel\n"Quoted" at the start, and a comma\t1\nplain text\t0\n')
+    reviews = load_labeled_file(path, "sentence", "label")
+    assert reviews.texts == ['"Quoted" at the start, and a comma', "plain text"]
+    assert reviews.labels == ["1", "0"]
+
+
+@pytest.mark.parametrize("name", ["d.csv.gz", "d.tsv.gz", "d.jsonl.gz"])
+def test_gzip_compressed_files_read_as_their_inner_format(tmp_path, name):
+    import gzip
+
+    rows = [("a fine film", "positive"), ("a dull film", "negative")]
+    if name.startswith("d.jsonl"):
+        content = "\n".join(json.dumps({"review": t, "sentiment": s}) for t, s in rows)
+    else:
+        sep = "\t" if ".tsv" in name else ","
+        content = "\n".join(sep.join(row) for row in [("review", "sentiment"), *rows])
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(content.encode()))
+    reviews = load_labeled_file(path)
+    assert reviews.texts == ["a fine film", "a dull film"] and reviews.labels == ["positive", "negative"]
+
+
+def test_a_broken_gzip_file_is_named_in_one_line(tmp_path):
+    import gzip
+
+    path = tmp_path / "d.csv.gz"
+    path.write_bytes(gzip.compress(b"review,sentiment\n" + b"a fine film,positive\n" * 100)[:40])
+    with pytest.raises(DataError, match=r"d.csv.gz: not a readable gzip file"):
+        load_labeled_file(path)
+    with pytest.raises(DataError, match=r"unknown file type '.parquet.gz'"):
+        load_labeled_file(tmp_path / "d.parquet.gz")
+
+
+def test_numeric_labels_are_named_by_a_label_names_file_or_list(tmp_path):
+    names = tmp_path / "labels.txt"
+    names.write_text("admiration\namusement\nanger\n")
+    path = tmp_path / "d.tsv"
+    path.write_text("text\tlabel\nso funny\t1\nhow dare you\t2\nwell done\t0\n")
+    assert load_labeled_file(path, "text", "label", label_names=str(names)).labels == ["amusement", "anger",
+                                                                                        "admiration"]
+    assert load_labeled_file(path, "text", "label", label_names=["a", "b", "c"]).labels == ["b", "c", "a"]
+    path.write_text("text\tlabel\nso funny\t1\nout of range\t3\n")
+    with pytest.raises(DataError, match=r"d.tsv, line 3: label '3' is not a label id of data.label_names \(0 to 2\)"):
+        load_labeled_file(path, "text", "label", label_names=str(names))
+    with pytest.raises(DataError, match=r"data.label_names: two labels have the same name"):
+        load_labeled_file(path, "text", "label", label_names=["a", "a"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .options import add_engine, add_json, add_model, load_models
+from .options import LABEL_NAMES_HELP, add_engine, add_json, add_model, load_models
 
 EXAMPLES = """examples:
   sentiment-rnn evaluate models/default --archive ARCHIVE --split test --json
@@ -20,6 +20,7 @@ def add_parser(command) -> None:
     evaluate.add_argument("--file", help="evaluate on a CSV/JSONL/Parquet file instead of IMDB")
     evaluate.add_argument("--text-column", default="review")
     evaluate.add_argument("--label-column", default="sentiment")
+    evaluate.add_argument("--label-names", metavar="FILE", help=LABEL_NAMES_HELP)
     evaluate.add_argument("--limit", type=int, help="N reviews, class-balanced and seeded")
     evaluate.add_argument("--seed", type=int, default=42, help="seed for --limit")
     evaluate.add_argument("--batch-size", type=int, default=256)
@@ -32,7 +33,8 @@ def run(args) -> int:
     from ..pipeline import evaluate, load_reviews
 
     clf = load_models(args)
-    data = DataConfig(archive=args.archive, text_column=args.text_column, label_column=args.label_column)
+    data = DataConfig(archive=args.archive, text_column=args.text_column, label_column=args.label_column,
+                      label_names=args.label_names or "")
     report = evaluate(clf, load_reviews(data, args.split, args.file, args.limit, args.seed), args.batch_size)
     if args.json:
         print(json.dumps(report))

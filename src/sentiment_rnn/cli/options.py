@@ -10,6 +10,8 @@ MODEL_HELP = "model folder, runs:/RUN_ID/model, models:/NAME/VERSION or models:/
 ENGINE_HELP = ("inference engine: torch, onnx (ONNX Runtime), onnx-int8 (ONNX Runtime, int8 weights), or auto "
                "(onnx when installed)")
 THREADS_HELP = "inference threads (0: one per core)"
+LABEL_NAMES_HELP = ("names of numeric labels: a file with one name per line, line n (from 0) naming label n "
+                    "(= data.label_names)")
 ARCHIVE_HELP = "IMDB archive (.tar.gz) or extracted folder (= data.archive; default: $SENTIMENT_RNN_IMDB, else the download)"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .options import ARCHIVE_HELP, add_settings, add_tracking_uri, experiment, usage_error
+from .options import ARCHIVE_HELP, LABEL_NAMES_HELP, add_settings, add_tracking_uri, experiment, usage_error
 from .progress import DownloadProgress, TrainingProgress, show_library_notes
 
 HELP = "Train a classifier and save it as a model folder."
@@ -16,7 +16,8 @@ EXAMPLES = """examples:
 # Shortcut flags and the setting each one sets.
 FLAGS = (("init_encoder", "model.init_encoder"), ("teacher", "training.teacher"), ("archive", "data.archive"),
          ("train_file", "data.train_file"), ("unlabeled_file", "data.unlabeled_file"),
-         ("text_column", "data.text_column"), ("label_column", "data.label_column"), ("limit", "data.limit"),
+         ("text_column", "data.text_column"), ("label_column", "data.label_column"),
+         ("label_names", "data.label_names"), ("limit", "data.limit"),
          ("epochs", "training.epochs"), ("seed", "training.seed"), ("threads", "training.threads"))
 
 
@@ -28,6 +29,7 @@ def add_parser(command) -> None:
     train.add_argument("--train-file", help="train on a CSV/JSONL/Parquet file instead of IMDB (= data.train_file)")
     train.add_argument("--text-column", help="text column of --train-file (= data.text_column; default review)")
     train.add_argument("--label-column", help="label column of --train-file (= data.label_column; default sentiment)")
+    train.add_argument("--label-names", metavar="FILE", help=LABEL_NAMES_HELP)
     train.add_argument("--unlabeled-file", help="unlabeled reviews (CSV/JSONL/Parquet/lines) for the word vectors and "
                                                 "the objectives that use them (= data.unlabeled_file; default: the "
                                                 "archive's train/unsup)")
@@ -85,6 +87,10 @@ def _report(args, summary: dict, tracker) -> None:
         print(f"dropped {count} row(s) on purpose ({reason.replace('_', ' ')}; data.skip_empty = true)")
     print(f"saved model to {args.out}: best epoch {summary.get('best_epoch', 0) + 1}, "
           f"val accuracy {summary.get('val_accuracy') or float('nan'):.4f}, {summary['train_seconds']:.0f} s")
+    baseline = summary.get("baseline")
+    if baseline:
+        print(f"linear baseline (TF-IDF + logistic regression, {baseline['features']}, C {baseline['C']:g}): "
+              f"val accuracy {baseline['val_accuracy']:.4f}")
     if "test_accuracy" in summary:
         print(f"test accuracy {summary['test_accuracy']:.4f}")
     if tracker is not None:

@@ -143,14 +143,18 @@ def load_imdb_split(archive: str | Path | None, split: str, progress: imdb.Progr
 
 
 def load_labeled_file(path: str | Path, text_column: str = "review", label_column: str = "sentiment",
-                      skip_empty: bool = False, min_class_rows: int = 10) -> Reviews:
-    """A user's CSV/JSONL/Parquet file of labelled texts, validated row by row, then cached; labels
-    that look like typos are refused (`check_labels`)."""
+                      skip_empty: bool = False, min_class_rows: int = 10,
+                      label_names: str | list[str] = "") -> Reviews:
+    """A user's CSV/TSV/JSONL/Parquet file of labelled texts, validated row by row, then cached;
+    labels that look like typos are refused (`check_labels`); numeric labels are named by
+    `label_names` (a file, one name per line, or a list) when given."""
     source = str(path)
     fmt = files.file_format(path)
     if not Path(path).is_file():
         raise DataError("is a folder, not a file" if Path(path).is_dir() else "file does not exist", source=source)
-    options = {"format": fmt, "text": text_column, "label": label_column, "skip_empty": skip_empty}
+    names = read_label_names(label_names)
+    options = {"format": fmt, "text": text_column, "label": label_column, "skip_empty": skip_empty,
+               **({"label_names": names} if names else {})}
     cached = _cache_path("file", sha256_file(path), options) / "data.parquet"
     if cached.exists():
         reviews = read_parquet(cached)
@@ -167,7 +171,7 @@ def load_labeled_file(path: str | Path, text_column: str = "review", label_colum
             raise DataError("text is empty (set data.skip_empty = true to drop such rows and count them)",
                             source=source, location=row.location)
         texts.append(text)
-        labels.append(files.label_name(row.label, source, row.location))
+        labels.append(files.label_name(row.label, source, row.location, names))
         first_seen.setdefault(labels[-1], row.location)
     if not texts:
         raise DataError("no usable rows", source=source)
@@ -175,6 +179,30 @@ def load_labeled_file(path: str | Path, text_column: str = "review", label_colum
     write_parquet(cached, reviews)
     check_labels(reviews, min_class_rows, first_seen)
     return reviews
+
+
+def read_label_names(label_names: str | list[str]) -> list[str] | None:
+    """`data.label_names` as a list: given as one, or read from a file of one name per line."""
+    if not label_names:
+        return None
+    if isinstance(label_names, list):
+        names = [str(name).strip() for name in label_names]
+    else:
+        path = Path(label_names)
+        if not path.is_file():
+            raise DataError("label names file does not exist (data.label_names)", source=str(path))
+        try:
+            names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+        except UnicodeDecodeError as exc:
+            raise DataError(f"not UTF-8 text (invalid byte at offset {exc.start})", source=str(path)) from None
+        while names and not names[-1]:
+            names.pop()
+    empty = [i for i, name in enumerate(names) if not name]
+    if empty or len(set(names)) != len(names):
+        what = f"name {empty[0]} is empty" if empty else "two labels have the same name"
+        raise DataError(f"data.label_names: {what}; give one distinct name per label id, from 0",
+                        source=None if isinstance(label_names, list) else str(label_names))
+    return names
 
 
 def check_labels(reviews: Reviews, min_class_rows: int, first_seen: dict[str, str] | None = None) -> None:

@@ -1,22 +1,27 @@
-"""Users' own files: CSV, JSONL and Parquet with a text column and (for training) a label column.
+"""Users' own files: CSV, TSV, JSONL and Parquet with a text column and (for training) a label
+column; CSV, TSV, JSONL and plain lines may also come gzip-compressed (`reviews.tsv.gz`).
 
-Errors name the file and the line (CSV, JSONL) or row (Parquet). The Kaggle "IMDB Dataset.csv"
-layout (`review,sentiment`) works with the default column names.
+Errors name the file and the line (CSV, TSV, JSONL) or row (Parquet). The Kaggle "IMDB
+Dataset.csv" layout (`review,sentiment`) works with the default column names. TSV is read as GLUE
+and most public sets write it: fields separated by tabs, never quoted (a quote is text).
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
 
-FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet",
-           ".pq": "parquet", ".txt": "lines"}
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+           ".parquet": "parquet", ".pq": "parquet", ".txt": "lines"}
+COMPRESSED = ".gz"  # any format but Parquet (which compresses itself), e.g. reviews.csv.gz
 
 csv.field_size_limit(sys.maxsize)  # a long review is not an error
 
@@ -29,15 +34,31 @@ class Row:
 
 
 def file_format(path: str | Path) -> str:
-    suffix = Path(path).suffix.lower()
-    if suffix not in FORMATS:
-        raise DataError(f"unknown file type {suffix or '(none)'!r}; use one of {', '.join(sorted(FORMATS))}",
-                        source=str(path))
-    return FORMATS[suffix]
+    """The format a file's name says: its suffix, under a `.gz` one if it is compressed."""
+    suffixes = [suffix.lower() for suffix in Path(path).suffixes]
+    compressed = suffixes[-1:] == [COMPRESSED]
+    suffix = suffixes[-2] if compressed and len(suffixes) > 1 else (suffixes[-1] if suffixes and not compressed else "")
+    fmt = FORMATS.get(suffix)
+    if fmt is None or (compressed and fmt == "parquet"):
+        known = sorted(FORMATS) + [f"{s}{COMPRESSED}" for s, f in sorted(FORMATS.items()) if f != "parquet"]
+        given = "".join(suffixes[-2:] if compressed else suffixes[-1:]) or "(none)"
+        raise DataError(f"unknown file type {given!r}; use one of {', '.join(known)}", source=str(path))
+    return fmt
+
+
+def is_compressed(path: str | Path) -> bool:
+    return Path(path).suffix.lower() == COMPRESSED
 
 
 def _decoded_lines(handle, source: str) -> Iterator[tuple[int, str]]:
     """Lines of a binary stream, decoded strictly, each with its 1-based line number."""
+    try:
+        yield from _numbered_lines(handle, source)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise DataError(f"not a readable gzip file ({exc or 'it ends too early'})", source=source) from None
+
+
+def _numbered_lines(handle, source: str) -> Iterator[tuple[int, str]]:
     for number, raw in enumerate(handle, start=1):
         if number == 1 and raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark (Excel writes one)
             raw = raw[3:]
@@ -58,15 +79,15 @@ def iter_rows(path: str | Path, text_column: str | tuple[str, ...], label_column
         yield from _iter_parquet(Path(path), text_column, label_column)
         return
     try:
-        handle = stream if stream is not None else open(path, "rb")
+        handle = stream if stream is not None else (gzip.open(path, "rb") if is_compressed(path) else open(path, "rb"))
     except FileNotFoundError:
         raise DataError("file does not exist", source=source) from None
     except OSError as exc:
         raise DataError(f"cannot be read ({exc.strerror})", source=source) from None
     with handle:
         lines = _decoded_lines(handle, source)
-        if fmt == "csv":
-            yield from _iter_csv(lines, source, text_column, label_column)
+        if fmt in ("csv", "tsv"):
+            yield from _iter_csv(lines, source, text_column, label_column, tsv=fmt == "tsv")
         elif fmt == "jsonl":
             yield from _iter_jsonl(lines, source, text_column, label_column)
         else:
@@ -77,9 +98,10 @@ def iter_rows(path: str | Path, text_column: str | tuple[str, ...], label_column
                 yield Row(f"line {number}", line.rstrip("\r\n"))
 
 
-def _iter_csv(lines, source, text_column, label_column) -> Iterator[Row]:
+def _iter_csv(lines, source, text_column, label_column, tsv: bool = False) -> Iterator[Row]:
     """Strict CSV (a stray quote inside a field is an error, not a guess), each record located by
-    the line it starts on, so that an unclosed quote is named where it opened."""
+    the line it starts on, so that an unclosed quote is named where it opened. TSV: tab-separated,
+    unquoted."""
     current = [0]
 
     def texts():
@@ -87,7 +109,8 @@ def _iter_csv(lines, source, text_column, label_column) -> Iterator[Row]:
             current[0] = number
             yield line
 
-    reader = csv.reader(texts(), strict=True)
+    dialect = {"delimiter": "\t", "quoting": csv.QUOTE_NONE} if tsv else {}
+    reader = csv.reader(texts(), strict=True, **dialect)
     try:
         header = next(reader)
     except StopIteration:
@@ -179,8 +202,9 @@ def check_text(row: Row, source: str) -> str:
     return row.text
 
 
-def label_name(value: object, source: str, location: str) -> str:
-    """Labels are compared as strings: 1, "1" and 1.0 from different formats are the same class."""
+def label_name(value: object, source: str, location: str, names: list[str] | None = None) -> str:
+    """Labels are compared as strings: 1, "1" and 1.0 from different formats are the same class.
+    With `names` (data.label_names), label n is the n-th name."""
     if isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
         raise DataError(f"label {value!r} is not a class name or number", source=source, location=location)
     if isinstance(value, float) and value.is_integer():
@@ -188,4 +212,9 @@ def label_name(value: object, source: str, location: str) -> str:
     name = str(value).strip()
     if not name:
         raise DataError("label is empty", source=source, location=location)
-    return name
+    if names is None:
+        return name
+    if not (name.isdigit() and int(name) < len(names)):
+        raise DataError(f"label {name!r} is not a label id of data.label_names (0 to {len(names) - 1})",
+                        source=source, location=location)
+    return names[int(name)]

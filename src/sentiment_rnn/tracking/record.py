@@ -77,6 +77,11 @@ def _record(tracker, training: TrainingRecord) -> dict[str, Any]:
             targets = np.asarray([clf.classes_.index(label) for label in validation.labels])
             tracker.log_figure(plots.roc_curve(targets, proba[:, 1], report["roc_auc"]),
                                "plots/roc_curve_validation.png")
+    baseline = clf.baseline_
+    if baseline:
+        tracker.log_dict(baseline, "reports/baseline_validation.json")
+        tracker.log_metrics({"baseline_val_accuracy": baseline["val_accuracy"],
+                             "baseline_val_macro_f1": baseline["val_macro_f1"]})
     if training.test_report is not None:
         test = training.test_report
         tracker.log_dict(test, "reports/classification_report_test.json")

@@ -78,17 +78,18 @@ class TrainedParts:
     network: SentimentNet
     history: History
     info: dict[str, Any]  # the plan's info and what training added (vocabulary, gradient reach)
+    baseline: dict[str, Any] | None = None  # the linear baseline on the same validation part
 
 
 # ---- plan -----------------------------------------------------------------------------------------
 
 def unlabeled_uses(model: ModelConfig, training: TrainingConfig) -> list[str]:
     """What unlabeled reviews would be used for, and what is lost without them: "auto" word vectors
-    (unless an encoder brings its embedding) and the objectives that train on them. Empty: training
-    reads none."""
+    (unless an encoder brings its embedding; without unlabeled reviews they are learned from the
+    labelled ones alone) and the objectives that train on them. Empty: training reads none."""
     uses = []
     if model.pretrained_embeddings == "auto" and not model.init_encoder:
-        uses.append("the embedding starts random instead of from word vectors trained on them")
+        uses.append("the word vectors are learned from the labelled reviews alone")
     if training.uses_unlabeled:
         uses.append("virtual adversarial training runs on the labelled batches only, and entropy minimisation "
                     "and distillation on unlabeled reviews not at all")
@@ -96,27 +97,28 @@ def unlabeled_uses(model: ModelConfig, training: TrainingConfig) -> list[str]:
 
 
 def plan(settings: ClassifierSettings, train: Reviews, *, validation: Reviews | None = None,
-         unlabeled: Reviews | None = None, cleaned: bool = False, cache: bool = False) -> Plan:
-    """Decide a training of `settings` on raw `train` reviews (already `cleaned` by these settings'
-    cleaning, if so). Without `validation`, `training.val_fraction` of `train` is held out,
-    stratified and seeded. `unlabeled`: raw reviews without labels, used where `unlabeled_uses`
-    says. `cache`: clean through the dataset cache (data/derived.py), keyed by content digest."""
+         unlabeled: Reviews | None = None, cache: bool = False) -> Plan:
+    """Decide a training of `settings` on raw `train` reviews. Without `validation`,
+    `training.val_fraction` of `train` is held out, stratified and seeded. `unlabeled`: raw reviews
+    without labels, used where `unlabeled_uses` says. `cache`: clean through the dataset cache
+    (data/derived.py), keyed by content digest."""
     text, tokenizer, model, training = settings.text, settings.tokenizer, settings.model, settings.training
     encoder = None
     if model.init_encoder:  # its cleaning, vocabulary and recurrent layers replace ours
         encoder = read_encoder_folder(model.init_encoder)
         tokenizer, model = encoder_settings(encoder.lm, encoder.tokenizer_config, tokenizer, model)
         text = encoder.text
-    if not cleaned:
-        text = text.for_texts(train.texts)  # language "auto": read from the training texts' script
+    text = text.for_texts(train.texts)  # language "auto": read from the training texts' script
     labels = [str(label) for label in _labels(train)]
     classes = natural_order(set(labels))
     if len(classes) < 2:
         raise DataError(f"fit needs at least two classes, got {classes}", source=train.source)
     train = dataclasses.replace(train, labels=labels)
     lineage: dict[str, Any] = {"raw": train}
-    cleaned_train = train if cleaned else _cleaned(train, text, cache, lineage, "cleaned")
-    train_part, val_part = _split(cleaned_train, validation, text, cleaned, training)
+    cleaned_train = _cleaned(train, text, cache, lineage, "cleaned")
+    train_part, val_part = _split(cleaned_train, validation, text, training)
+    # The same partition of the raw texts (the split reads only labels and seed), for the baseline.
+    lineage["raw_parts"] = _split(train, validation, None, training)
     if val_part is not None:
         unknown = sorted(set(val_part.labels) - set(classes))
         if unknown:
@@ -129,8 +131,8 @@ def plan(settings: ClassifierSettings, train: Reviews, *, validation: Reviews | 
     unlabeled_texts = None
     if uses and unlabeled is not None:
         info["unlabeled"] = {"source": unlabeled.source, "digest": unlabeled.digest, "rows": len(unlabeled)}
-        unlabeled_texts = (unlabeled if cleaned else _cleaned(unlabeled, text, cache, lineage, "unlabeled")).texts
-    elif uses:
+        unlabeled_texts = _cleaned(unlabeled, text, cache, lineage, "unlabeled").texts
+    elif training.uses_unlabeled:  # an objective loses part of its data; vectors do with the labelled reviews
         warnings.warn(f"no unlabeled reviews (give --unlabeled-file, = data.unlabeled_file): {'; '.join(uses)}",
                       stacklevel=3)
 
@@ -169,13 +171,13 @@ def _cleaned(reviews: Reviews, text: TextConfig, cache: bool, lineage: dict[str,
     return cleaned
 
 
-def _split(train: Reviews, validation: Reviews | None, text: TextConfig, cleaned: bool,
+def _split(train: Reviews, validation: Reviews | None, text: TextConfig | None,
            training: TrainingConfig) -> tuple[Reviews, Reviews | None]:
-    """(training part, validation part or None), each cleaned."""
+    """(training part, validation part or None), the validation part cleaned by `text` if given."""
     if validation is not None:
         labels = [str(label) for label in _labels(validation)]
         validation = dataclasses.replace(validation, labels=labels)
-        if not cleaned:
+        if text is not None:
             validation = dataclasses.replace(validation, texts=Cleaner.from_config(text).many(validation.texts))
     elif training.val_fraction > 0:
         train, validation = train.split_stratified(training.val_fraction, training.seed)
@@ -190,23 +192,23 @@ def _split(train: Reviews, validation: Reviews | None, text: TextConfig, cleaned
 
 def _vectors(model: ModelConfig, settings: ClassifierSettings, encoder: EncoderFolder | None, train: Reviews,
              validation: Reviews | None, unlabeled: list[str] | None) -> tuple[ModelConfig, dict | None]:
-    """`model.pretrained_embeddings = "auto"` made concrete: the cached vectors' file when there are
-    unlabeled reviews, else "" (a random start). The corpus is the unlabeled reviews, then every
-    labelled training review in sorted order, so it (and the cache key) does not depend on the seed
-    that split training from validation. Test reviews never reach a plan."""
+    """`model.pretrained_embeddings = "auto"` made concrete: the cached vectors' file, learned from
+    the unlabeled reviews (if any) and every labelled review, or "" (a random start) when those are
+    fewer than `embeddings.min_reviews`. The labelled reviews come in sorted order, so the corpus
+    (and the cache key) does not depend on the seed that split training from validation. Test
+    reviews never reach a plan."""
     if model.pretrained_embeddings != "auto":
         return model, None
     if encoder is not None:  # the encoder brings its own embedding
         return dataclasses.replace(model, pretrained_embeddings=""), None
-    if not unlabeled:
-        return dataclasses.replace(model, pretrained_embeddings=""), {"used": False, "why": "no unlabeled reviews"}
     from ..embeddings import cached_vectors
 
-    corpus = [*unlabeled, *sorted([*train.texts, *(validation.texts if validation is not None else [])])]
+    corpus = [*(unlabeled or []), *sorted([*train.texts, *(validation.texts if validation is not None else [])])]
     wanted = settings.embeddings.min_reviews
     if len(corpus) < wanted:
-        return _random_start(model, f"{len(corpus)} unlabeled + training reviews are too few to learn word vectors "
-                                    f"from (embeddings.min_reviews = {wanted})")
+        what = "unlabeled + training reviews" if unlabeled else "training reviews (and no unlabeled ones)"
+        return _random_start(model, f"{len(corpus)} {what} are too few to learn word vectors from "
+                                    f"(embeddings.min_reviews = {wanted})")
     context = current()
     if context.world_size > 1 and context.rank != 0:
         _barrier()  # under torchrun rank 0 learns the vectors once; the others then find them cached
@@ -289,7 +291,29 @@ def fit(plan: Plan, callbacks: list[Callback] | None = None, checkpoint_dir: str
     network.cpu().eval()  # prediction, saving and serving run on the CPU copy
     if reach.result is not None:
         info["gradient_reach_after_epoch_1"] = reach.result
-    return TrainedParts(tokenizer, network, history, info)
+    baseline = _baseline(plan, history) if training.baseline and context.rank == 0 else None
+    return TrainedParts(tokenizer, network, history, info, baseline)
+
+
+def _baseline(plan: Plan, history: History) -> dict[str, Any] | None:
+    """The linear baseline on the same parts (raw texts), beside the network's best validation
+    epoch; a warning when it scores higher."""
+    from .baseline import linear_baseline
+
+    raw_train, raw_val = plan.lineage["raw_parts"]
+    if raw_val is None or not len(raw_val):
+        return None
+    result = linear_baseline(raw_train.texts, raw_train.labels, raw_val.texts, raw_val.labels, plan.classes,
+                             plan.text.language)
+    best = next((e for e in history.epochs if e.epoch == history.best_epoch), None)
+    if result is not None and best is not None and best.val_accuracy is not None:
+        result["network_val_accuracy"] = best.val_accuracy
+        if result["val_accuracy"] > best.val_accuracy:
+            warnings.warn(f"the linear baseline (TF-IDF + logistic regression, {result['features']}) scores "
+                          f"{result['val_accuracy']:.4f} on validation, above the network's {best.val_accuracy:.4f}: "
+                          f"on this data the recurrent model does not earn its place yet (more labelled or "
+                          f"unlabeled text, or another configuration, may change that)", stacklevel=4)
+    return result
 
 
 def _recorded(plan: Plan, train: Encoded, val: Encoded | None, unlabeled: list[np.ndarray] | None) -> dict[str, Any]:
