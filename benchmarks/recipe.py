@@ -91,7 +91,9 @@ def run_seed(args, seed: int, workdir: Path, cache: Path | None = None) -> dict:
     vectors = config["data"].get("pretrained_embeddings", {}).get("auto", {})
     training = metrics["training"]
     return {"seed": seed, "test_accuracy": round(metrics["test"]["accuracy"], 4),
-            "val_accuracy": training.get("val_accuracy"), "best_epoch": training.get("best_epoch"),
+            "val_accuracy": training.get("val_accuracy"),
+            "baseline_val_accuracy": training.get("baseline", {}).get("val_accuracy"),
+            "baseline_seconds": training.get("baseline", {}).get("seconds"), "best_epoch": training.get("best_epoch"),
             "epochs_run": training.get("epochs_run"), "wall_s": round(wall, 1),
             "word_vectors_s": vectors.get("seconds") if vectors.get("used") else None,
             "epoch_s": [round(e["seconds"], 1) for e in metrics["history"]["epochs"]]}

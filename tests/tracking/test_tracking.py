@@ -77,7 +77,10 @@ def test_artifacts_plots_and_model(tracked):
                      "plots/roc_curve_validation.png"}
     assert {a.path for a in c.list_artifacts(run_id, "model_folder")} >= {
         "model_folder/config.json", "model_folder/tokenizer.json", "model_folder/model.safetensors"}
-    assert {a.path for a in c.list_artifacts(run_id, "reports")} == {"reports/classification_report_validation.json"}
+    assert {a.path for a in c.list_artifacts(run_id, "reports")} == {"reports/classification_report_validation.json",
+                                                                     "reports/baseline_validation.json"}
+    metrics = c.get_run(run_id).data.metrics
+    assert 0.0 <= metrics["baseline_val_accuracy"] <= 1.0 and "baseline_val_macro_f1" in metrics
 
 
 def test_registry_alias_and_predict_by_alias(tracked):
