@@ -159,6 +159,7 @@ class SentimentClassifier:
         self.text_pipeline_ = TextPipeline(Cleaner.from_config(plan.text), parts.tokenizer)
         self.data_info_ = parts.info
         self.baseline_ = parts.baseline  # the linear baseline on the same validation part (None: not fitted)
+        self.thresholds_ = parts.thresholds  # multi-label: each label's threshold; None: single-label
         self.engine_ = None
         return self
 
@@ -203,7 +204,14 @@ class SentimentClassifier:
         return self.probabilities(self.encode(texts), batch_size)
 
     def predict(self, texts: Sequence[str], batch_size: int = PREDICT_BATCH) -> np.ndarray:
+        """The label of each text; for a multi-label model, the list of its labels."""
         proba = self.predict_proba(texts, batch_size)
+        if self.thresholds_ is not None:
+            from .prediction import chosen_labels
+
+            chosen = np.empty(len(proba), dtype=object)
+            chosen[:] = [chosen_labels(self.classes_, row, self.thresholds_) for row in proba]
+            return chosen
         return np.asarray(self.classes_, dtype=object)[proba.argmax(axis=1)]
 
     def score(self, texts: Sequence[str], labels: Sequence[Any]) -> float:
@@ -219,7 +227,8 @@ class SentimentClassifier:
         sections = {name: getattr(self, f"{name}_config_") for name in SAVED_SECTIONS}
         return write_model_folder(path, classes=self.classes_, sections=sections, tokenizer=self.tokenizer_,
                                   network=self.network_, data_info=self.data_info_,
-                                  metrics={"history": history, **(metrics or {})})
+                                  metrics={"history": history, **(metrics or {})},
+                                  thresholds=getattr(self, "thresholds_", None))
 
     @classmethod
     def load(cls, path: str | Path, engine: str = "auto", threads: int = 0,
@@ -231,6 +240,7 @@ class SentimentClassifier:
         clf.text_config_, clf.tokenizer_config_ = folder.text, folder.tokenizer_config
         clf.model_config_, clf.training_config_ = folder.model, folder.training
         clf.classes_, clf.tokenizer_, clf.network_ = folder.classes, folder.tokenizer, folder.network
+        clf.thresholds_ = folder.thresholds
         clf.text_pipeline_ = TextPipeline(Cleaner.from_config(folder.text), folder.tokenizer, text_cache_bytes)
         clf.history_ = None
         clf.data_info_ = folder.data_info

@@ -87,7 +87,10 @@ class DataConfig(Section):
     name: ClassVar[str] = "data"
 
     archive: str | None = None  # IMDB archive (.tar.gz) or extracted folder; None: env var or download
-    train_file: str | None = None  # a user's CSV/JSONL/Parquet instead of IMDB
+    train_file: str | None = None  # a user's CSV/TSV/JSONL/Parquet instead of IMDB
+    # Labelled reviews to validate on (early stopping, thresholds, the baseline) instead of a part
+    # carved from the training data (training.val_fraction), e.g. a dataset's official dev split.
+    validation_file: str | None = None
     text_column: str = "review"
     label_column: str = "sentiment"
     skip_empty: bool = False  # drop (and count) rows whose text is empty instead of failing
@@ -97,6 +100,9 @@ class DataConfig(Section):
     # Names for numeric labels: a file with one name per line (line n, from 0, names label n), or a
     # list; a label that is not a number of the map is refused. "": labels are the classes as written.
     label_names: str | list[str] = ""
+    # Several labels per row (multi-label): the label column holds them separated by this, e.g. ","
+    # ("3,9"); every label then gets its own sigmoid output and threshold. "": one label per row.
+    label_separator: str = ""
     limit: int | None = setting(None, low=2)  # use N reviews of the split, class-balanced and seeded
     # Unlabeled reviews, read for "auto" word vectors (model.pretrained_embeddings) and the objectives
     # that use them (training.virtual_adversarial_weight, training.entropy_weight): this file
@@ -234,6 +240,9 @@ class TrainingConfig(Section):
     teacher: str | list[str] = ""
     distillation_weight: float = setting(1.0, low=0)  # weight of T²·KL(teacher ‖ model) at temperature T, beside cross-entropy
     distillation_temperature: float = setting(1.0, low=0.05)
+    # Multi-label: weigh each label's positive rows by (negative rows / positive rows) in the loss, so
+    # that rare labels are not drowned by the absent ones ("balanced"), or not ("none").
+    class_weights: Literal["none", "balanced"] = "none"
     # Fit a TF-IDF + logistic regression beside the network on the same training part and report both
     # on the same validation part (metrics.json "baseline", the MLflow run); warn when it wins.
     baseline: bool = True

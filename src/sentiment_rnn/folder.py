@@ -100,6 +100,7 @@ class ModelFolder:
     network: SentimentNet
     data_info: dict[str, Any]
     raw: dict[str, Any]  # config.json as written
+    thresholds: dict[str, float] | None = None  # a multi-label model's threshold per label; None: single-label
 
 
 @dataclasses.dataclass
@@ -124,12 +125,15 @@ def library_versions() -> dict[str, str]:
 
 
 def write_model_folder(path: str | Path, *, classes: list[str], sections: dict[str, Any], tokenizer: TextTokenizer,
-                       network: torch.nn.Module, data_info: dict[str, Any], metrics: dict[str, Any]) -> Path:
-    """`sections`: the text, tokenizer, model and training settings (dataclasses) the model was fitted with."""
+                       network: torch.nn.Module, data_info: dict[str, Any], metrics: dict[str, Any],
+                       thresholds: dict[str, float] | None = None) -> Path:
+    """`sections`: the text, tokenizer, model and training settings (dataclasses) the model was fitted
+    with; `thresholds`: a multi-label model's decision threshold per label."""
     folder = Path(path)
     config = {
         "format_version": MODEL_FORMAT_VERSION,
         "classes": classes,
+        **({"multilabel": True, "thresholds": thresholds} if thresholds is not None else {}),
         "vocab_size": tokenizer.vocab_size,
         **{name: dataclasses.asdict(section) for name, section in sections.items()},
         "data": data_info,
@@ -213,6 +217,8 @@ def read_model_folder(path: str | Path, limits: FileLimits | None = None) -> Mod
         raise ModelError(f"{origin}: field 'classes' must be a list of two or more distinct names, got {classes!r}")
     if not (isinstance(vocab_size, int) and not isinstance(vocab_size, bool) and vocab_size > 2):
         raise ModelError(f"{origin}: field 'vocab_size' must be an integer > 2, got {vocab_size!r}")
+    thresholds = _thresholds(raw, classes, origin)
+    multilabel = thresholds is not None
     limits.check(folder / "tokenizer.json")
     if manifest is not None:  # before parsing it
         verify_files(folder, manifest, ("tokenizer.json",))
@@ -227,7 +233,8 @@ def read_model_folder(path: str | Path, limits: FileLimits | None = None) -> Mod
     # The shapes are checked against the file's header on a network that allocates nothing (the meta
     # device), so a tampered config.json cannot make us allocate terabytes before refusing.
     with torch.device("meta"):
-        expected = {k: tuple(v.shape) for k, v in SentimentNet(sections["model"], vocab_size, len(classes)).state_dict().items()}
+        expected = {k: tuple(v.shape) for k, v in SentimentNet(sections["model"], vocab_size, len(classes),
+                                                               multilabel=multilabel).state_dict().items()}
     _check_shapes(weights_path, expected)
     try:
         weights = load_tensors(weights_path)
@@ -238,11 +245,22 @@ def read_model_folder(path: str | Path, limits: FileLimits | None = None) -> Mod
             raise ModelError(f"{weights_path}: tensor {name!r} holds NaN or infinite values; this model cannot predict")
     if manifest is None:
         _check_legacy_digests(folder, raw)  # after the checks that say more precisely what is wrong
-    network = SentimentNet(sections["model"], vocab_size, len(classes))
+    network = SentimentNet(sections["model"], vocab_size, len(classes), multilabel=multilabel)
     network.load_state_dict(weights)
     network.eval()
     return ModelFolder(folder, sections["text"], sections["tokenizer"], sections["model"], sections["training"],
-                       classes, tokenizer, network, raw.get("data", {}), raw)
+                       classes, tokenizer, network, raw.get("data", {}), raw, thresholds)
+
+
+def _thresholds(raw: dict[str, Any], classes: list[str], origin: str) -> dict[str, float] | None:
+    """A multi-label model's thresholds, one per class in (0, 1); None for a single-label model."""
+    if not raw.get("multilabel"):
+        return None
+    thresholds = raw.get("thresholds")
+    if not (isinstance(thresholds, dict) and set(thresholds) == set(classes)
+            and all(isinstance(t, (int, float)) and not isinstance(t, bool) and 0 < t < 1 for t in thresholds.values())):
+        raise ModelError(f"{origin}: field 'thresholds' must give each class a threshold between 0 and 1")
+    return {label: float(thresholds[label]) for label in classes}
 
 
 def _kind(value: Any) -> str:

@@ -73,3 +73,35 @@ def classification_report(labels: list[str], proba: np.ndarray, classes: list[st
                 for k in ([1] if len(classes) == 2 else range(len(classes)))]
         report["roc_auc"] = float(np.mean(aucs))
     return report
+
+
+def multilabel_report(label_sets: list[list[str]], proba: np.ndarray, classes: list[str],
+                      thresholds: dict[str, float]) -> dict[str, Any]:
+    """Several labels per row, each predicted at its own threshold: micro and macro F1, per-label
+    precision/recall/F1, subset accuracy (every label of a row right; also `accuracy`), Hamming
+    loss (the share of wrong row-label decisions), and the mean per-label ROC-AUC where a label is
+    both present and absent."""
+    index = {c: i for i, c in enumerate(classes)}
+    truth = np.zeros((len(label_sets), len(classes)), dtype=bool)
+    for row, names in enumerate(label_sets):
+        truth[row, [index[name] for name in names]] = True
+    predicted = proba >= np.asarray([thresholds[c] for c in classes])[None, :]
+    hits, chosen, support = (predicted & truth).sum(axis=0), predicted.sum(axis=0), truth.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(chosen > 0, hits / chosen, 0.0)
+        recall = np.where(support > 0, hits / support, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    micro_p = hits.sum() / max(chosen.sum(), 1)
+    micro_r = hits.sum() / max(support.sum(), 1)
+    subset = float((predicted == truth).all(axis=1).mean())
+    aucs = [binary_roc_auc(truth[:, k].astype(np.int64), proba[:, k]) for k in range(len(classes))
+            if 0 < support[k] < len(truth)]
+    return {
+        "n": int(len(truth)), "multilabel": True, "accuracy": subset, "subset_accuracy": subset,
+        "micro_f1": float(2 * micro_p * micro_r / (micro_p + micro_r)) if micro_p + micro_r else 0.0,
+        "macro_f1": float(f1.mean()), "hamming_loss": float((predicted != truth).mean()),
+        "roc_auc": float(np.mean(aucs)) if aucs else None,
+        "per_class": {c: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
+                          "support": int(support[i]), "threshold": float(thresholds[c])}
+                      for i, c in enumerate(classes)},
+    }

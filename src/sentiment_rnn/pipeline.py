@@ -4,6 +4,7 @@ distributed launchers) call: load the configured data, fit, save, evaluate."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from .data.dataset import Reviews, load_imdb_split, load_labeled_file, load_text
 from .data.imdb import Progress, resolve_archive
 from .errors import ConfigError, DataError, OutputError
 from .io import free_space, out_of_space
-from .metrics import classification_report
+from .metrics import classification_report, multilabel_report
 from .training.callbacks import Callback
 from .training.distributed import current
 
@@ -24,7 +25,7 @@ def load_reviews(data: DataConfig, split: str = "train", file: str | None = None
     """IMDB `split` from the archive, or a user's labelled file; then the class-balanced `limit`."""
     if file:
         reviews = load_labeled_file(file, data.text_column, data.label_column, data.skip_empty, data.min_class_rows,
-                                    data.label_names)
+                                    data.label_names, data.label_separator)
     else:
         reviews = load_imdb_split(data.archive, split, progress=progress)
     return reviews.limit_balanced(limit, seed)
@@ -75,9 +76,12 @@ def _train(config, out, callbacks, resume, progress, tracker, evaluate_test):
     started = time.perf_counter()
     data = config.data
     raw = load_reviews(data, "train", data.train_file, data.limit, config.training.seed, progress)
+    # The training data's classes decide; a class with few rows in a dev split is no typo.
+    validation = (load_reviews(dataclasses.replace(data, min_class_rows=0), file=data.validation_file)
+                  if data.validation_file else None)
     wants_unlabeled = recipe.unlabeled_uses(config.model, config.training)
     unlabeled = load_unlabeled(data, progress) if wants_unlabeled else None
-    plan = recipe.plan(config.classifier, raw, unlabeled=unlabeled, cache=True)
+    plan = recipe.plan(config.classifier, raw, validation=validation, unlabeled=unlabeled, cache=True)
     plan.info["limit"] = data.limit
     clf = SentimentClassifier(config.text, config.tokenizer, config.model, config.training, config.embeddings)
     clf.fit_plan(plan, callbacks=[*(callbacks or []), *([tracker] if tracker is not None else [])],
@@ -164,13 +168,22 @@ def _best_epoch_summary(clf: SentimentClassifier) -> dict[str, Any]:
 
 
 def evaluate(clf: SentimentClassifier, reviews: Reviews, batch_size: int = 256) -> dict[str, Any]:
+    """The model's report on labelled `reviews`: accuracy, F1, ROC-AUC, the confusion matrix; for a
+    multi-label model micro/macro F1, subset accuracy and Hamming loss at its thresholds."""
     started = time.perf_counter()
     proba = clf.predict_proba(reviews.texts, batch_size)
     seconds = time.perf_counter() - started
-    unknown = sorted(set(reviews.labels or []) - set(clf.classes_))
+    unknown = sorted(set(reviews.class_counts()) - set(clf.classes_))
     if unknown:
         raise DataError(f"labels {unknown} are not classes of this model ({clf.classes_})", source=reviews.source)
-    report = classification_report(reviews.labels, proba, clf.classes_)
+    if clf.thresholds_ is not None:
+        label_sets = reviews.labels if reviews.multilabel else [[label] for label in reviews.labels]
+        report = multilabel_report(label_sets, proba, clf.classes_, clf.thresholds_)
+    else:
+        if reviews.multilabel:
+            raise DataError("rows hold several labels but this model predicts one: evaluate it without "
+                            "--label-separator", source=reviews.source)
+        report = classification_report(reviews.labels, proba, clf.classes_)
     report.update(source=reviews.source, seconds=round(seconds, 2), reviews_per_s=round(len(reviews) / seconds, 1))
     return report
 

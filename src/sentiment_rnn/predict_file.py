@@ -55,16 +55,19 @@ def predict_file(clf: SentimentClassifier, input_path: str, output_path: str | N
     def write(handle) -> None:
         nonlocal count
         writer = csv.writer(handle) if out_format == "csv" else None
+        multilabel = clf.thresholds_ is not None
         if writer:
-            writer.writerow(["text", "label", "score"] + probability_columns(classes))
+            writer.writerow(["text", "label", "score", *(["labels"] if multilabel else [])]
+                            + probability_columns(classes))
         # Read chunks of 16 batches: predict_proba sorts a chunk by length before cutting it into
         # batches, so padding stays short; memory is bounded by the chunk, whatever the file's size.
         for texts in _batches(rows, batch_size * CHUNK_BATCHES, input_path):
             proba = clf.predict_proba(texts, batch_size)
             for text, row in zip(texts, proba):
-                result = describe(classes, row)
+                result = describe(classes, row, clf.thresholds_)
                 if writer:
-                    writer.writerow([text, result["label"], f"{result['score']:.6f}"] + [f"{p:.6f}" for p in row])
+                    writer.writerow([text, result["label"], f"{result['score']:.6f}",
+                                     *([",".join(result["labels"])] if multilabel else [])] + [f"{p:.6f}" for p in row])
                 else:
                     handle.write(json.dumps({"text": text, **result}, ensure_ascii=False) + "\n")
             count += len(texts)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .options import LABEL_NAMES_HELP, add_engine, add_json, add_model, load_models
+from .options import LABEL_NAMES_HELP, LABEL_SEPARATOR_HELP, add_engine, add_json, add_model, load_models
 
 EXAMPLES = """examples:
   sentiment-rnn evaluate models/default --archive ARCHIVE --split test --json
@@ -21,6 +21,7 @@ def add_parser(command) -> None:
     evaluate.add_argument("--text-column", default="review")
     evaluate.add_argument("--label-column", default="sentiment")
     evaluate.add_argument("--label-names", metavar="FILE", help=LABEL_NAMES_HELP)
+    evaluate.add_argument("--label-separator", metavar="SEP", help=LABEL_SEPARATOR_HELP)
     evaluate.add_argument("--limit", type=int, help="N reviews, class-balanced and seeded")
     evaluate.add_argument("--seed", type=int, default=42, help="seed for --limit")
     evaluate.add_argument("--batch-size", type=int, default=256)
@@ -34,12 +35,20 @@ def run(args) -> int:
 
     clf = load_models(args)
     data = DataConfig(archive=args.archive, text_column=args.text_column, label_column=args.label_column,
-                      label_names=args.label_names or "")
+                      label_names=args.label_names or "", label_separator=args.label_separator or "",
+                      min_class_rows=0)  # the model's classes decide; a rare one in a test file is no typo
     report = evaluate(clf, load_reviews(data, args.split, args.file, args.limit, args.seed), args.batch_size)
     if args.json:
         print(json.dumps(report))
         return 0
     print(f"{report['source']}: {report['n']} reviews")
+    if report.get("multilabel"):
+        print(f"micro F1 {report['micro_f1']:.4f}   macro F1 {report['macro_f1']:.4f}   subset accuracy "
+              f"{report['subset_accuracy']:.4f}   Hamming loss {report['hamming_loss']:.4f}")
+        for name, m in report["per_class"].items():
+            print(f"  {name:>14}  precision {m['precision']:.4f}  recall {m['recall']:.4f}  f1 {m['f1']:.4f}  "
+                  f"support {m['support']}  threshold {m['threshold']:.2f}")
+        return 0
     print(f"accuracy {report['accuracy']:.4f}   macro F1 {report['macro_f1']:.4f}   "
           f"ROC-AUC {report['roc_auc'] if report['roc_auc'] is None else round(report['roc_auc'], 4)}")
     for name, m in report["per_class"].items():

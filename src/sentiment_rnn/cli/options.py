@@ -12,6 +12,8 @@ ENGINE_HELP = ("inference engine: torch, onnx (ONNX Runtime), onnx-int8 (ONNX Ru
 THREADS_HELP = "inference threads (0: one per core)"
 LABEL_NAMES_HELP = ("names of numeric labels: a file with one name per line, line n (from 0) naming label n "
                     "(= data.label_names)")
+LABEL_SEPARATOR_HELP = ("several labels per row, separated by this in the label column, e.g. ',' (multi-label; "
+                        "= data.label_separator)")
 ARCHIVE_HELP = "IMDB archive (.tar.gz) or extracted folder (= data.archive; default: $SENTIMENT_RNN_IMDB, else the download)"
 
 

@@ -40,9 +40,11 @@ def run(args) -> int:
 
         proba = clf.predict_proba(args.texts, args.batch_size)
         for text, row in zip(args.texts, proba):
-            result = {"text": text, **describe(clf.classes_, row)}
+            result = {"text": text, **describe(clf.classes_, row, clf.thresholds_)}
             if args.json:
                 print(json.dumps(result, ensure_ascii=False))
+            elif "labels" in result:  # multi-label: every label at or above its threshold
+                print(f"{','.join(result['labels']) or '-'}\t{result['score']:.4f}\t{text}")
             else:
                 print(f"{result['label']}\t{result['score']:.4f}\t{text}")
         return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .options import ARCHIVE_HELP, LABEL_NAMES_HELP, add_settings, add_tracking_uri, experiment, usage_error
+from .options import ARCHIVE_HELP, LABEL_NAMES_HELP, LABEL_SEPARATOR_HELP, add_settings, add_tracking_uri, experiment, usage_error
 from .progress import DownloadProgress, TrainingProgress, show_library_notes
 
 HELP = "Train a classifier and save it as a model folder."
@@ -15,9 +15,10 @@ EXAMPLES = """examples:
 """
 # Shortcut flags and the setting each one sets.
 FLAGS = (("init_encoder", "model.init_encoder"), ("teacher", "training.teacher"), ("archive", "data.archive"),
-         ("train_file", "data.train_file"), ("unlabeled_file", "data.unlabeled_file"),
+         ("train_file", "data.train_file"), ("validation_file", "data.validation_file"),
+         ("unlabeled_file", "data.unlabeled_file"),
          ("text_column", "data.text_column"), ("label_column", "data.label_column"),
-         ("label_names", "data.label_names"), ("limit", "data.limit"),
+         ("label_names", "data.label_names"), ("label_separator", "data.label_separator"), ("limit", "data.limit"),
          ("epochs", "training.epochs"), ("seed", "training.seed"), ("threads", "training.threads"))
 
 
@@ -27,9 +28,12 @@ def add_parser(command) -> None:
     add_settings(train, "[data], [text], [tokenizer], [model], [training] and [embeddings]", "model.cell=lstm")
     train.add_argument("--archive", help=ARCHIVE_HELP)
     train.add_argument("--train-file", help="train on a CSV/JSONL/Parquet file instead of IMDB (= data.train_file)")
+    train.add_argument("--validation-file", help="validate on this labelled file (same columns) instead of a part of "
+                                                 "the training data (= data.validation_file)")
     train.add_argument("--text-column", help="text column of --train-file (= data.text_column; default review)")
     train.add_argument("--label-column", help="label column of --train-file (= data.label_column; default sentiment)")
     train.add_argument("--label-names", metavar="FILE", help=LABEL_NAMES_HELP)
+    train.add_argument("--label-separator", metavar="SEP", help=LABEL_SEPARATOR_HELP)
     train.add_argument("--unlabeled-file", help="unlabeled reviews (CSV/JSONL/Parquet/lines) for the word vectors and "
                                                 "the objectives that use them (= data.unlabeled_file; default: the "
                                                 "archive's train/unsup)")

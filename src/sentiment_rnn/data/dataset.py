@@ -36,15 +36,25 @@ class Reviews:
         return len(self.texts)
 
     @property
+    def multilabel(self) -> bool:
+        """Whether each row holds a list of labels (data.label_separator) rather than one."""
+        return bool(self.labels) and isinstance(self.labels[0], list)
+
+    @property
     def digest(self) -> str:
         h = hashlib.sha256()
         for i, text in enumerate(self.texts):
+            label = self.labels[i] if self.labels else ""
             h.update(text.encode("utf-8"))
-            h.update(b"\0" + (self.labels[i].encode() if self.labels else b"") + b"\n")
+            h.update(b"\0" + ("\x1f".join(label) if isinstance(label, list) else label).encode() + b"\n")
         return h.hexdigest()
 
     def class_counts(self) -> dict[str, int]:
-        return dict(sorted(Counter(self.labels or []).items()))
+        """Rows per class; with several labels per row, rows per label."""
+        labels = self.labels or []
+        if self.multilabel:
+            labels = [label for row in labels for label in row]
+        return dict(sorted(Counter(labels).items()))
 
     def subset(self, index: np.ndarray | list[int], source: str | None = None) -> Reviews:
         pick = lambda values: [values[i] for i in index] if values is not None else None  # noqa: E731
@@ -56,6 +66,9 @@ class Reviews:
         if n is None or n >= len(self):
             return self
         rng = np.random.default_rng(seed)
+        if self.multilabel:  # label sets are too many to balance: a seeded sample
+            return self.subset(sorted(rng.choice(len(self), size=n, replace=False).tolist()),
+                               f"{self.source} (limit {n}, seed {seed})")
         by_class = _indices_by_class(self.labels)
         share, extra = divmod(n, len(by_class))
         chosen = []
@@ -66,10 +79,12 @@ class Reviews:
         return self.subset(chosen, f"{self.source} (limit {n}, seed {seed})")
 
     def split_stratified(self, fraction: float, seed: int) -> tuple[Reviews, Reviews]:
-        """(train, validation): each class split by the same fraction, seeded."""
+        """(train, validation): each class split by the same fraction, seeded. Rows with several
+        labels are split at random (seeded): their label sets are too many to stratify by."""
         rng = np.random.default_rng(seed)
         val: list[int] = []
-        for _, index in sorted(_indices_by_class(self.labels).items()):
+        groups = ({"": np.arange(len(self))} if self.multilabel else _indices_by_class(self.labels))
+        for _, index in sorted(groups.items()):
             index = rng.permutation(index)
             val.extend(index[: int(round(len(index) * fraction))].tolist())
         val_set = set(val)
@@ -144,17 +159,19 @@ def load_imdb_split(archive: str | Path | None, split: str, progress: imdb.Progr
 
 def load_labeled_file(path: str | Path, text_column: str = "review", label_column: str = "sentiment",
                       skip_empty: bool = False, min_class_rows: int = 10,
-                      label_names: str | list[str] = "") -> Reviews:
+                      label_names: str | list[str] = "", label_separator: str = "") -> Reviews:
     """A user's CSV/TSV/JSONL/Parquet file of labelled texts, validated row by row, then cached;
     labels that look like typos are refused (`check_labels`); numeric labels are named by
-    `label_names` (a file, one name per line, or a list) when given."""
+    `label_names` (a file, one name per line, or a list) when given. With `label_separator`, a
+    row's label cell holds several labels ("3,9"): each row's labels become a sorted list."""
     source = str(path)
     fmt = files.file_format(path)
     if not Path(path).is_file():
         raise DataError("is a folder, not a file" if Path(path).is_dir() else "file does not exist", source=source)
     names = read_label_names(label_names)
     options = {"format": fmt, "text": text_column, "label": label_column, "skip_empty": skip_empty,
-               **({"label_names": names} if names else {})}
+               **({"label_names": names} if names else {}),
+               **({"label_separator": label_separator} if label_separator else {})}
     cached = _cache_path("file", sha256_file(path), options) / "data.parquet"
     if cached.exists():
         reviews = read_parquet(cached)
@@ -171,8 +188,13 @@ def load_labeled_file(path: str | Path, text_column: str = "review", label_colum
             raise DataError("text is empty (set data.skip_empty = true to drop such rows and count them)",
                             source=source, location=row.location)
         texts.append(text)
-        labels.append(files.label_name(row.label, source, row.location, names))
-        first_seen.setdefault(labels[-1], row.location)
+        if label_separator:
+            labels.append(files.label_set(row.label, source, row.location, label_separator, names))
+            for label in labels[-1]:
+                first_seen.setdefault(label, row.location)
+        else:
+            labels.append(files.label_name(row.label, source, row.location, names))
+            first_seen.setdefault(labels[-1], row.location)
     if not texts:
         raise DataError("no usable rows", source=source)
     reviews = Reviews(texts, labels, source, dropped={"empty_text": empty} if empty else {})
@@ -216,7 +238,8 @@ def check_labels(reviews: Reviews, min_class_rows: int, first_seen: dict[str, st
     where = first_seen or {}
 
     def at(label: str) -> str | None:
-        return where.get(label) or next((f"row {i + 1}" for i, v in enumerate(reviews.labels) if v == label), None)
+        rows = (label in v if reviews.multilabel else v == label for v in reviews.labels)
+        return where.get(label) or next((f"row {i + 1}" for i, hit in enumerate(rows) if hit), None)
 
     spellings: dict[str, list[str]] = {}
     for label in counts:

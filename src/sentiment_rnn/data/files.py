@@ -202,6 +202,16 @@ def check_text(row: Row, source: str) -> str:
     return row.text
 
 
+def label_set(value: object, source: str, location: str, separator: str,
+              names: list[str] | None = None) -> list[str]:
+    """A multi-label cell ("3,9", or a JSON list), as its distinct label names in sorted order."""
+    parts = value if isinstance(value, list) else str(value if value is not None else "").split(separator)
+    found = sorted({label_name(part, source, location, names) for part in parts if str(part).strip()})
+    if not found:
+        raise DataError("label is empty", source=source, location=location)
+    return found
+
+
 def label_name(value: object, source: str, location: str, names: list[str] | None = None) -> str:
     """Labels are compared as strings: 1, "1" and 1.0 from different formats are the same class.
     With `names` (data.label_names), label n is the n-th name."""

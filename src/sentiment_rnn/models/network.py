@@ -1,7 +1,8 @@
 """The classifier network: Embedding → RecurrentEncoder → Pooling → head.
 
-Two classes get one logit (sigmoid, as in the tutorial); more classes get one logit each (softmax).
-`forward` returns logits; `probabilities` returns (B, C) class probabilities in both cases.
+Two classes get one logit (sigmoid, as in the tutorial); more classes get one logit each (softmax);
+a multi-label model gets one logit per label, each its own sigmoid. `forward` returns logits;
+`probabilities` returns (B, C) probabilities in every case (rows sum to 1 except for multi-label).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
 
 
 class SentimentNet(nn.Module):
-    def __init__(self, config: ModelConfig, vocab_size: int, num_classes: int, padding_idx: int = 0):
+    def __init__(self, config: ModelConfig, vocab_size: int, num_classes: int, padding_idx: int = 0,
+                 multilabel: bool = False):
         super().__init__()
         self.num_classes = num_classes
+        self.multilabel = multilabel
         # A unidirectional backward model (e.g. from a backward language model) reads each review reversed.
         self.reverse_input = not config.bidirectional and config.direction == "backward"
         self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=padding_idx)
@@ -28,7 +31,7 @@ class SentimentNet(nn.Module):
         self.encoder = RecurrentEncoder(config.embedding_dim, config.cell, config.hidden_size, config.num_layers,
                                         config.bidirectional, config.merge_mode, config.dropout)
         self.pooling = Pooling(config.pooling, self.encoder.output_size)
-        outputs = 1 if num_classes == 2 else num_classes
+        outputs = 1 if num_classes == 2 and not multilabel else num_classes
         layers: list[nn.Module] = [Dropout(config.head_dropout)]
         width = self.pooling.output_size
         if config.head_hidden:
@@ -64,12 +67,25 @@ class SentimentNet(nn.Module):
         return groups
 
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        if self.multilabel:
+            return torch.sigmoid(logits)
         if self.num_classes == 2:
             positive = torch.sigmoid(logits.squeeze(-1))
             return torch.stack([1 - positive, positive], dim=-1)
         return torch.softmax(logits, dim=-1)
 
-    def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def loss(self, logits: torch.Tensor, targets: torch.Tensor, pos_weight: torch.Tensor | None = None) -> torch.Tensor:
+        """Cross-entropy for class indices; binary cross-entropy per label for multi-hot targets
+        (`pos_weight`: each label's weight on its positive rows)."""
+        if self.multilabel:
+            return nn.functional.binary_cross_entropy_with_logits(logits, targets.float(), pos_weight=pos_weight)
         if self.num_classes == 2:
             return nn.functional.binary_cross_entropy_with_logits(logits.squeeze(-1), targets.float())
         return nn.functional.cross_entropy(logits, targets)
+
+    def correct(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """How many rows are predicted right: the top class, or every label at 0.5 (exact match)."""
+        proba = self.probabilities(logits)
+        if self.multilabel:
+            return ((proba >= 0.5) == (targets > 0.5)).all(dim=-1).sum()
+        return (proba.argmax(dim=-1) == targets).sum()

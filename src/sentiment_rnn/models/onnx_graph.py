@@ -166,7 +166,9 @@ def build_onnx(network: SentimentNet) -> bytes:
                               g.const(module.bias.detach().cpu().numpy(), "head_b")], transB=1)
         elif not isinstance(module, nn.Dropout):
             h = _activation(g, h, module)
-    if network.num_classes == 2:
+    if network.multilabel:
+        g.op("Sigmoid", [h])  # (B, C): each label its own probability
+    elif network.num_classes == 2:
         positive = g.op("Sigmoid", [h])  # (B, 1)
         g.op("Concat", [g.op("Sub", [g.const(1.0), positive]), positive], axis=1)
     else:

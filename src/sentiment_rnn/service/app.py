@@ -58,6 +58,8 @@ class Prediction(BaseModel):
     label: str
     score: float = Field(description="probability of the predicted label")
     probabilities: dict[str, float]
+    labels: list[str] | None = Field(default=None, description="multi-label models: every label at or above its "
+                                                               "threshold, most probable first; null otherwise")
 
 
 class PredictResponse(BaseModel):
@@ -205,7 +207,7 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
     async def predict(request: Request) -> PredictResponse:
         body = await accept(request, PredictRequest)
         proba = await with_timeout(batcher.submit(body.texts))
-        results = [Prediction(**describe(clf.classes_, row)) for row in proba]
+        results = [Prediction(**describe(clf.classes_, row, clf.thresholds_)) for row in proba]
         return PredictResponse(model=ModelInfo(**info), results=results)
 
     @app.post("/v1/explain", response_model=ExplainResponse, responses=ERRORS, openapi_extra=body_doc(ExplainRequest),

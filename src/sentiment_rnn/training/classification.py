@@ -37,8 +37,10 @@ class ClassificationTask:
     objectives.py), the last three also on a stream of unlabeled reviews; validation loss and accuracy."""
 
     def __init__(self, train: Encoded, val: Encoded | None, config: TrainingConfig, rank: int = 0, world_size: int = 1,
-                 unlabeled: list[np.ndarray] | None = None, teacher: TeacherAnswers | None = None):
+                 unlabeled: list[np.ndarray] | None = None, teacher: TeacherAnswers | None = None,
+                 pos_weight: torch.Tensor | None = None):
         self.train, self.val, self.config = train, val, config
+        self.pos_weight = pos_weight  # multi-label: each label's weight on its positive rows
         self.rank, self.world_size = rank, world_size
         self.train_lengths = train.lengths
         self.train_targets = torch.from_numpy(train.targets)
@@ -84,7 +86,7 @@ class ClassificationTask:
                 x.requires_grad_()
             logits = model.forward_embedded(x, lengths, mask)
         logits = logits.float()
-        loss = model.loss(logits, targets)
+        loss = model.loss(logits, targets, self.pos_weight)
         parts: dict[str, torch.Tensor] = {}
         total = loss
         if adversarial or cfg.uses_unlabeled:
@@ -106,7 +108,7 @@ class ClassificationTask:
         if self.unlabeled is not None:
             total = total + self._unlabeled_terms(model, run, parts)
         with torch.no_grad():
-            correct = (model.probabilities(logits).argmax(dim=-1) == targets).sum()
+            correct = model.correct(logits, targets)
         return StepOutput(total, len(index), len(index), n_tokens, correct, parts)
 
     def _unlabeled_terms(self, model: SentimentNet, run: TrainingLoop, parts: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -145,7 +147,7 @@ class ClassificationTask:
                 logits = model(to_device(tokens, device), to_device(lengths, device))
             logits = logits.float()
             targets = to_device(targets_all[index], device)
-            return model.loss(logits, targets) * len(index), (model.probabilities(logits).argmax(dim=-1) == targets).sum()
+            return model.loss(logits, targets, self.pos_weight) * len(index), model.correct(logits, targets)
 
         loss_sum, correct = evaluate_in_batches(model, val.lengths, self.config.batch_size * 4, score)
         return loss_sum / len(val.targets), correct / len(val.targets)

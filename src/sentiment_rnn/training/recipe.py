@@ -32,7 +32,7 @@ import torch
 
 from ..config import ClassifierSettings, ModelConfig, TextConfig, TokenizerConfig, TrainingConfig
 from ..data.dataset import Reviews
-from ..errors import DataError, ModelError
+from ..errors import ConfigError, DataError, ModelError
 from ..folder import EncoderFolder, encoder_settings, read_encoder_folder
 from ..io import sha256_file
 from ..models import SentimentNet
@@ -57,7 +57,8 @@ class Plan:
     model: ModelConfig
     training: TrainingConfig
     classes: list[str]
-    train: Reviews  # cleaned; labels as class names
+    multilabel: bool  # several labels per review: a sigmoid per label, a threshold per label
+    train: Reviews  # cleaned; labels as class names (a list of them per review when multi-label)
     validation: Reviews | None  # cleaned; None: no early stopping, the last epoch is kept
     unlabeled: list[str] | None  # cleaned; read only when the vectors or an objective use them
     encoder: EncoderFolder | None = None
@@ -79,6 +80,7 @@ class TrainedParts:
     history: History
     info: dict[str, Any]  # the plan's info and what training added (vocabulary, gradient reach)
     baseline: dict[str, Any] | None = None  # the linear baseline on the same validation part
+    thresholds: dict[str, float] | None = None  # multi-label: each label's decision threshold
 
 
 # ---- plan -----------------------------------------------------------------------------------------
@@ -109,18 +111,22 @@ def plan(settings: ClassifierSettings, train: Reviews, *, validation: Reviews | 
         tokenizer, model = encoder_settings(encoder.lm, encoder.tokenizer_config, tokenizer, model)
         text = encoder.text
     text = text.for_texts(train.texts)  # language "auto": read from the training texts' script
-    labels = [str(label) for label in _labels(train)]
-    classes = natural_order(set(labels))
+    train = dataclasses.replace(train, labels=_names(_labels(train)))
+    multilabel = train.multilabel
+    classes = natural_order(set(train.class_counts()))
     if len(classes) < 2:
         raise DataError(f"fit needs at least two classes, got {classes}", source=train.source)
-    train = dataclasses.replace(train, labels=labels)
+    if multilabel and (training.uses_unlabeled or training.adversarial_weight):
+        raise ConfigError("multi-label targets (several labels per review) train with binary cross-entropy only: "
+                          "set training.virtual_adversarial_weight, entropy_weight and adversarial_weight to 0 and "
+                          "training.teacher to \"\"")
     lineage: dict[str, Any] = {"raw": train}
     cleaned_train = _cleaned(train, text, cache, lineage, "cleaned")
     train_part, val_part = _split(cleaned_train, validation, text, training)
     # The same partition of the raw texts (the split reads only labels and seed), for the baseline.
     lineage["raw_parts"] = _split(train, validation, None, training)
     if val_part is not None:
-        unknown = sorted(set(val_part.labels) - set(classes))
+        unknown = sorted(set(val_part.class_counts()) - set(classes))
         if unknown:
             raise DataError(f"validation labels contain class(es) {unknown} that the model does not know; its "
                             f"classes are {classes}")
@@ -142,8 +148,15 @@ def plan(settings: ClassifierSettings, train: Reviews, *, validation: Reviews | 
     teacher = None
     if training.distills:
         teacher, info["teacher"] = teacher_answers(training.teacher, text, classes, train_part.texts, unlabeled_texts)
-    return Plan(text, tokenizer, model, training, classes, train_part, val_part, unlabeled_texts, encoder, teacher,
-                info, lineage)
+    return Plan(text, tokenizer, model, training, classes, multilabel, train_part, val_part, unlabeled_texts, encoder,
+                teacher, info, lineage)
+
+
+def _names(labels: list) -> list:
+    """Labels as class names (strings); a multi-label row's labels as a sorted list of names."""
+    if labels and isinstance(labels[0], (list, tuple)):
+        return [sorted({str(label) for label in row}) for row in labels]
+    return [str(label) for label in labels]
 
 
 def _labels(reviews: Reviews) -> list:
@@ -175,8 +188,7 @@ def _split(train: Reviews, validation: Reviews | None, text: TextConfig | None,
            training: TrainingConfig) -> tuple[Reviews, Reviews | None]:
     """(training part, validation part or None), the validation part cleaned by `text` if given."""
     if validation is not None:
-        labels = [str(label) for label in _labels(validation)]
-        validation = dataclasses.replace(validation, labels=labels)
+        validation = dataclasses.replace(validation, labels=_names(_labels(validation)))
         if text is not None:
             validation = dataclasses.replace(validation, texts=Cleaner.from_config(text).many(validation.texts))
     elif training.val_fraction > 0:
@@ -255,7 +267,7 @@ def fit(plan: Plan, callbacks: list[Callback] | None = None, checkpoint_dir: str
            if plan.validation is not None else None)
     check_tokenization(plan.train.texts, train.sequences, val.sequences if val else None)
     unlabeled = tokenizer.encode(plan.unlabeled) if plan.unlabeled and training.uses_unlabeled else None
-    network = SentimentNet(model_config, tokenizer.vocab_size, len(plan.classes))
+    network = SentimentNet(model_config, tokenizer.vocab_size, len(plan.classes), multilabel=plan.multilabel)
     info = _recorded(plan, train, val, unlabeled)
     if model_config.pretrained_embeddings:
         info["pretrained_embeddings"] = _init_embedding(network, tokenizer, model_config, training.seed)
@@ -283,7 +295,9 @@ def fit(plan: Plan, callbacks: list[Callback] | None = None, checkpoint_dir: str
 
         # every rank starts from rank 0's vectors, even where ranks on other machines learned their own
         dist.broadcast(network.embedding.weight.data, src=0)
-    task = ClassificationTask(train, val, training, context.rank, context.world_size, unlabeled, plan.teacher)
+    pos_weight = _positive_weights(train.targets, training) if plan.multilabel else None
+    task = ClassificationTask(train, val, training, context.rank, context.world_size, unlabeled, plan.teacher,
+                              pos_weight.to(resolve_device(training.device)) if pos_weight is not None else None)
     with weight_dropout(network.encoder, model_config.weight_dropout):
         history = loop.fit(network, task)
     for p in network.parameters():  # frozen vectors too: the saved and served model is a plain network
@@ -291,8 +305,41 @@ def fit(plan: Plan, callbacks: list[Callback] | None = None, checkpoint_dir: str
     network.cpu().eval()  # prediction, saving and serving run on the CPU copy
     if reach.result is not None:
         info["gradient_reach_after_epoch_1"] = reach.result
-    baseline = _baseline(plan, history) if training.baseline and context.rank == 0 else None
-    return TrainedParts(tokenizer, network, history, info, baseline)
+    baseline = _baseline(plan, history) if training.baseline and context.rank == 0 and not plan.multilabel else None
+    thresholds = label_thresholds(network, val, plan.classes) if plan.multilabel else None
+    return TrainedParts(tokenizer, network, history, info, baseline, thresholds)
+
+
+def _positive_weights(targets: np.ndarray, training: TrainingConfig) -> torch.Tensor | None:
+    """training.class_weights = "balanced": each label's negative rows per positive row."""
+    if training.class_weights == "none":
+        return None
+    positives = targets.sum(axis=0)
+    return torch.from_numpy(((len(targets) - positives) / np.maximum(positives, 1)).astype(np.float32))
+
+
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
+
+
+def label_thresholds(network: SentimentNet, val: Encoded | None, classes: list[str]) -> dict[str, float]:
+    """Each label's threshold, the one of 0.05, 0.10 ... 0.95 with the best F1 for that label on the
+    validation part (0.5 without validation, or for a label validation never shows)."""
+    if val is None:
+        return {label: 0.5 for label in classes}
+    from ..inference import TorchEngine, score_sequences
+
+    proba = score_sequences(TorchEngine(network), val.sequences, len(classes), val.pad_to)
+    thresholds = {}
+    for k, label in enumerate(classes):
+        truth = val.targets[:, k] > 0.5
+        if not truth.any():
+            thresholds[label] = 0.5
+            continue
+        predicted = proba[:, k][None, :] >= THRESHOLD_GRID[:, None]  # (thresholds, rows)
+        hits = (predicted & truth).sum(axis=1)
+        f1 = 2 * hits / np.maximum(predicted.sum(axis=1) + truth.sum(), 1)
+        thresholds[label] = float(THRESHOLD_GRID[int(f1.argmax())])
+    return thresholds
 
 
 def _baseline(plan: Plan, history: History) -> dict[str, Any] | None:
@@ -326,8 +373,14 @@ def _recorded(plan: Plan, train: Encoded, val: Encoded | None, unlabeled: list[n
     return info
 
 
-def targets(labels: list[str], classes: list[str]) -> np.ndarray:
+def targets(labels: list, classes: list[str]) -> np.ndarray:
+    """Class indices (n,), or multi-hot rows (n, classes) when each review has a list of labels."""
     index = {c: i for i, c in enumerate(classes)}
+    if labels and isinstance(labels[0], list):
+        hot = np.zeros((len(labels), len(classes)), dtype=np.float32)
+        for row, names in enumerate(labels):
+            hot[row, [index[name] for name in names]] = 1.0
+        return hot
     return np.fromiter((index[label] for label in labels), dtype=np.int64, count=len(labels))
 
 
