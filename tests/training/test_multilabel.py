@@ -135,3 +135,11 @@ def test_the_service_and_the_pyfunc_give_the_labels(fitted, tmp_path):
     pyfunc.classifier = SentimentClassifier.load(tmp_path / "m")
     frame = pyfunc.predict(None, pd.DataFrame({"text": [text]}))
     assert sorted(frame["labels"][0].split(",")) == ["grief", "joy"] and "p_joy" in frame
+
+
+def test_the_gradient_reach_check_runs_on_long_multilabel_reviews():
+    texts, labels = tiny_multilabel(60)
+    long_texts = [" ".join([text] * 6) for text in texts]  # 30 tokens or more: long enough to measure
+    settings = {**SETTINGS, "training": {**SETTINGS["training"], "epochs": 1}}
+    clf = SentimentClassifier(**settings).fit(long_texts, labels)
+    assert clf.data_info_["gradient_reach_after_epoch_1"]["length"] >= 20

@@ -22,7 +22,8 @@ from .callbacks import Callback
 
 
 def gradient_flow(network, token_ids: torch.Tensor, targets: torch.Tensor, batch_size: int = 256) -> dict[str, Any]:
-    """token_ids (N, L) unpadded, targets (N,) class indices → mean norms per distance (lists of L)."""
+    """token_ids (N, L) unpadded, targets (N,) class indices (or (N, C) multi-hot rows) → mean norms
+    per distance (lists of L)."""
     import copy
 
     # In float64, on a copy: in float32 a vanishing gradient reaches 0 (below 1e-38) within a hundred
@@ -37,10 +38,12 @@ def gradient_flow(network, token_ids: torch.Tensor, targets: torch.Tensor, batch
         with torch.enable_grad():
             run = unrolled_forward(network, ids, keep_grad=True)
             # Summed, not averaged: each review's gradient is that of its own loss.
-            if run.logits.size(-1) == 1:
+            if getattr(network, "multilabel", False):  # multi-hot targets, a sigmoid per label
+                loss = F.binary_cross_entropy_with_logits(run.logits, target.float(), reduction="sum")
+            elif run.logits.size(-1) == 1:
                 loss = F.binary_cross_entropy_with_logits(run.logits.squeeze(-1), target.float(), reduction="sum")
             else:
-                loss = F.cross_entropy(run.logits, target, reduction="sum")
+                loss = F.cross_entropy(run.logits, target.long(), reduction="sum")
             loss.backward()
         top = run.layers[-1]
         # Reading order: states[k] has read k + 1 tokens; the direction's output position is k = L − 1.
@@ -125,7 +128,7 @@ def gradient_reach(network, sequences: list[np.ndarray], targets: np.ndarray, re
     if length < 20:
         return None
     ids = torch.as_tensor(np.stack([sequences[i][:length] for i in longest]))
-    flow = gradient_flow(network, ids, torch.as_tensor(targets[longest], dtype=torch.long))
+    flow = gradient_flow(network, ids, torch.as_tensor(targets[longest]))
     norms = np.asarray(flow["input_norm"])[::-1]  # by position from the start
     weakest = int(norms.argmin())
     return {"ratio": float(norms.min() / norms.max()) if norms.max() > 0 else 0.0, "weakest_position": weakest,
