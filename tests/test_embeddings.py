@@ -217,3 +217,14 @@ def test_auto_from_too_few_reviews_warns_and_starts_random(tiny_data):
                                          r"few to learn word vectors from \(embeddings.min_reviews = 1000\)"):
         clf = SentimentClassifier(**settings).fit(*tiny_data, unlabeled=UNLABELED)
     assert clf.model_config_.pretrained_embeddings == ""
+
+
+def test_freeze_auto_fixes_vectors_learned_with_unlabeled_text_and_tunes_those_from_the_labelled_alone(tiny_data):
+    with_unlabeled = SentimentClassifier(**AUTO_SETTINGS).fit(*tiny_data, unlabeled=UNLABELED)
+    assert with_unlabeled.model_config_.freeze_embeddings is True
+    labelled_alone = SentimentClassifier(**AUTO_SETTINGS).fit(*tiny_data)
+    assert labelled_alone.model_config_.freeze_embeddings is False
+    random_start = {**AUTO_SETTINGS, "model": {**AUTO_SETTINGS["model"], "pretrained_embeddings": ""}}
+    assert SentimentClassifier(**random_start).fit(*tiny_data).model_config_.freeze_embeddings is False
+    explicit = {**AUTO_SETTINGS, "model": {**AUTO_SETTINGS["model"], "freeze_embeddings": True}}
+    assert SentimentClassifier(**explicit).fit(*tiny_data).model_config_.freeze_embeddings is True

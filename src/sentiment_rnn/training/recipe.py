@@ -145,6 +145,10 @@ def plan(settings: ClassifierSettings, train: Reviews, *, validation: Reviews | 
     model, vectors = _vectors(model, settings, encoder, train_part, val_part, unlabeled_texts)
     if vectors is not None:
         info["vectors"] = vectors
+    if model.freeze_embeddings == "auto":  # fixed: vectors from a file or learned with unlabeled reviews
+        from_labelled_alone = vectors is not None and not unlabeled_texts
+        model = dataclasses.replace(model, freeze_embeddings=bool(model.pretrained_embeddings)
+                                    and not from_labelled_alone)
     teacher = None
     if training.distills:
         teacher, info["teacher"] = teacher_answers(training.teacher, text, classes, train_part.texts, unlabeled_texts)
