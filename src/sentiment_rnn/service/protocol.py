@@ -28,8 +28,10 @@ DEFAULTS = {"read_timeout_s": 10.0, "max_header_bytes": 65_536}
 
 
 def _answer(status: str, text: str) -> bytes:
-    body = text.encode()
-    return (f"HTTP/1.1 {status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {len(body)}\r\n"
+    """A whole answer written before the app sees the request: JSON `{"detail": ...}`, as the app's
+    own errors and its OpenAPI schema have it."""
+    body = json.dumps({"detail": text}).encode()
+    return (f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
             f"connection: close\r\n\r\n").encode() + body
 
 
