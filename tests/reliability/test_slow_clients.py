@@ -159,3 +159,27 @@ def test_the_service_cuts_off_slow_headers_and_slow_bodies_while_answering_other
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("kind", ["H11WithDeadline", "HttpToolsWithDeadline"])
+def test_a_body_still_arriving_after_its_answer_is_not_counted_as_the_next_request_s_headers(kind, monkeypatch):
+    """An app may answer (413, 422) before reading a body; the rest of that body used to count
+    toward the next request's header bytes, and the next request on the connection got 431."""
+    with hello_server(kind, monkeypatch, 10, 8192) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            body = b"a" * 100_000
+            conn.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body))
+            first = b""
+            while not first.endswith(b"ok"):
+                first += conn.recv(4096)
+            assert first.startswith(b"HTTP/1.1 200"), first[:200]
+            for start in range(0, len(body), 16_384):  # the body, after its answer, in several reads
+                conn.sendall(body[start:start + 16_384])
+                time.sleep(0.01)
+            conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            second = b""
+            while not second.endswith(b"ok"):
+                more = conn.recv(4096)
+                assert more, second[:200]
+                second += more
+            assert second.startswith(b"HTTP/1.1 200"), second[:200]

@@ -21,6 +21,7 @@ import asyncio
 import json
 import os
 
+import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 ENV_KEY = "SENTIMENT_RNN_PROTOCOL"  # {"read_timeout_s": ..., "max_header_bytes": ...}
@@ -81,11 +82,29 @@ class HeaderDeadline:
         self._disarm()
         super().connection_lost(exc)
 
+    _arm_when_received = False  # the response went out before its request's body was all read
+
     def on_response_complete(self) -> None:
         # Armed before the parent runs: it may start a pipelined request whose headers are complete.
+        # Not while the answered request's body is still arriving (an app may answer 413 or 422
+        # before reading it all): those bytes are not the next request's headers, and counting them
+        # answered the next request 431.
         if not self.transport.is_closing():
-            self._arm()
+            if self._body_unread():
+                self._arm_when_received = True
+            else:
+                self._arm()
         super().on_response_complete()
+
+    def _body_received(self) -> None:
+        """The answered request's body has now all arrived: the next bytes are a new request's."""
+        if self._arm_when_received:
+            self._arm_when_received = False
+            if not self.transport.is_closing():
+                self._arm()
+
+    def _body_unread(self) -> bool:
+        return False
 
     def _arm(self) -> None:
         self._disarm()
@@ -110,6 +129,11 @@ class H11WithDeadline(HeaderDeadline, H11Protocol):
         super().handle_events()
         if self.scope is not scope:  # a new request's headers were parsed
             self._disarm()
+        if not self._body_unread():
+            self._body_received()
+
+    def _body_unread(self) -> bool:
+        return self.conn.their_state is h11.SEND_BODY
 
 
 try:
@@ -118,9 +142,20 @@ except ImportError:  # httptools is optional in uvicorn; h11 always comes with i
     HttpToolsWithDeadline = None
 else:
     class HttpToolsWithDeadline(HeaderDeadline, HttpToolsProtocol):
+        _receiving_body = False
+
         def on_headers_complete(self) -> None:
             self._disarm()
+            self._receiving_body = True
             super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            self._receiving_body = False
+            super().on_message_complete()
+            self._body_received()
+
+        def _body_unread(self) -> bool:
+            return self._receiving_body
 
         def on_response_complete(self) -> None:
             # uvicorn starts a request it already parsed (pipelined) here: no deadline for that one.
