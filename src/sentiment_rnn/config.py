@@ -185,9 +185,8 @@ class ModelConfig(Section):
     pretrained_embeddings: str = "auto"
     # Keep pretrained vectors fixed during training (never a random start). "auto": fixed when they
     # were learned with unlabeled reviews or read from a file (fine-tuned, they let the classifier
-    # overfit its labelled reviews: IMDB, docs/pretraining.md), fine-tuned when they were learned
-    # from the labelled reviews alone (fixed, GoEmotions' validation subset accuracy fell from 0.40
-    # to 0.28; waimai's moved within its noise); saved resolved.
+    # overfit its labelled reviews: IMDB), fine-tuned when they were learned from the labelled reviews
+    # alone (fixed, they held GoEmotions far below on validation); saved resolved (docs/benchmarks.md).
     freeze_embeddings: Literal["auto"] | bool = "auto"
     # Start embedding + encoder from a `pretrain-lm` folder: its cleaning, vocabulary and recurrent
     # architecture then replace text.*, the vocabulary and the model's recurrent settings.
