@@ -86,7 +86,15 @@ class Tracker(Callback):
         the store cannot be reached to say so)."""
         if self.active_run is not None:
             self._flush_steps()
-            self._recorded("ending the run", lambda: self.mlflow.end_run(status=status), after_loss=True)
+            run_id = self.active_run.info.run_id
+
+            def end() -> None:
+                try:
+                    self.mlflow.end_run(status=status)
+                except Exception:  # noqa: BLE001 - e.g. a call the interrupt cut short left the fluent state behind
+                    self.mlflow.tracking.MlflowClient().set_terminated(run_id, status)
+
+            self._recorded("ending the run", end, after_loss=True)
             self.active_run = None
 
     def _recorded(self, what: str, send, after_loss: bool = False) -> None:
