@@ -73,7 +73,12 @@ def run_seed(train: Path, texts: list[str], labels: list[str], out: Path, seed: 
     seconds = time.perf_counter() - started
     metrics = json.loads((out / "metrics.json").read_text())
     config = json.loads((out / "config.json").read_text())
+    recurrent = None
+    if clf.network_.wide is not None:  # the same model without its wide part, on the same reviews
+        with clf.network_.without_wide():
+            recurrent = round(float((clf.use_engine().predict(texts, batch_size=256) == labels).mean()), 4)
     return {"seed": seed, "test_accuracy": round(float((predicted == labels).mean()), 4),
+            "test_accuracy_recurrent_only": recurrent, "wide": config["data"].get("wide"),
             "val_accuracy": metrics["training"].get("val_accuracy"), "train_wall_s": round(wall, 1),
             "epochs_run": metrics["training"].get("epochs_run"), "language": config["text"]["language"],
             "vocab_size": clf.tokenizer_.vocab_size, "predict_reviews_per_s_batch256": round(len(texts) / seconds, 1)}
@@ -105,6 +110,7 @@ def main() -> None:
         "data": args.data, "overrides": args.overrides, "seeds": args.seeds, "char_tfidf_lr": baseline,
         "test_accuracy_all": [r["test_accuracy"] for r in runs],
         "test_accuracy_median": statistics.median(r["test_accuracy"] for r in runs),
+        "test_accuracy_recurrent_only_all": [r["test_accuracy_recurrent_only"] for r in runs],
         "train_wall_s_median": statistics.median(r["train_wall_s"] for r in runs),
         "predict_reviews_per_s_batch256_median": statistics.median(r["predict_reviews_per_s_batch256"] for r in runs),
     }), flush=True)

@@ -75,6 +75,19 @@ def run_ensemble(args, seed: int, workdir: Path) -> dict:
             "members": members, "word_vectors_s": members[0]["word_vectors_s"]}
 
 
+def recurrent_only(folder: Path, archive: str) -> float | None:
+    """Test accuracy of the same model without its wide part (None: it has none)."""
+    from sentiment_rnn import SentimentClassifier
+    from sentiment_rnn.data.dataset import load_imdb_split
+
+    clf = SentimentClassifier.load(folder)
+    if clf.network_.wide is None:
+        return None
+    test = load_imdb_split(archive, "test")  # train --evaluate-test scores all of it, whatever --limit
+    with clf.network_.without_wide():
+        return round(float(clf.use_engine().score(test.texts, test.labels)), 4)
+
+
 def run_seed(args, seed: int, workdir: Path, cache: Path | None = None) -> dict:
     out, cache = workdir / f"seed{seed}", cache or Path(tempfile.mkdtemp(prefix="cache-", dir=workdir))
     cmd = [sys.executable, "-m", "sentiment_rnn", "train", "--config", args.config, "--archive", args.archive,
@@ -91,6 +104,7 @@ def run_seed(args, seed: int, workdir: Path, cache: Path | None = None) -> dict:
     vectors = config["data"].get("pretrained_embeddings", {}).get("auto", {})
     training = metrics["training"]
     return {"seed": seed, "test_accuracy": round(metrics["test"]["accuracy"], 4),
+            "test_accuracy_recurrent_only": recurrent_only(out, args.archive), "wide": config["data"].get("wide"),
             "val_accuracy": training.get("val_accuracy"),
             "baseline_val_accuracy": training.get("baseline", {}).get("val_accuracy"),
             "baseline_seconds": training.get("baseline", {}).get("seconds"), "best_epoch": training.get("best_epoch"),

@@ -193,8 +193,23 @@ class ModelConfig(Section):
     init_encoder: str = ""
     direction: Literal["forward", "backward"] = "forward"  # unidirectional models: read reviews from the end?
     weight_dropout: float = setting(0.0, low=0.0, high=0.95)  # DropConnect on recurrent weights while training (AWD-LSTM)
+    # The wide part (models/wide.py): a linear model over each review's token n-grams of order
+    # 1..ngrams, its logits added to the recurrent part's. "auto": 2 (words and word pairs), or 3
+    # where the tokens are characters (scripts written without spaces); 0: none. Chosen by
+    # validation on IMDB, waimai and GoEmotions (docs/wide.md).
+    ngrams: Literal["auto"] | int = "auto"
+    ngram_buckets: int = setting(2**20, low=1, high=2**30)  # table rows that n-grams of order 2 and up are hashed into
+
+    @property
+    def ngram_order(self) -> int:
+        """The wide part's n-gram order; "auto" is resolved by a training's plan from the language,
+        so settings that never went through one (or a folder saved before the wide part) have none."""
+        return 0 if self.ngrams == "auto" else self.ngrams
 
     def check(self) -> None:
+        if not (self.ngrams == "auto" or (isinstance(self.ngrams, int) and not isinstance(self.ngrams, bool)
+                                          and 0 <= self.ngrams <= 5)):
+            raise ConfigError(f"model.ngrams must be 'auto' or an n-gram order from 0 (none) to 5, got {self.ngrams!r}")
         if self.freeze_embeddings not in ("auto", True, False):
             raise ConfigError(f"model.freeze_embeddings must be 'auto', true or false, got {self.freeze_embeddings!r}")
         if self.pretrained_embeddings not in ("", "auto") and self.init_encoder:

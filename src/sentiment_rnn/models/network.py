@@ -3,9 +3,15 @@
 Two classes get one logit (sigmoid, as in the tutorial); more classes get one logit each (softmax);
 a multi-label model gets one logit per label, each its own sigmoid. `forward` returns logits;
 `probabilities` returns (B, C) probabilities in every case (rows sum to 1 except for multi-label).
+
+With `model.ngrams` > 0 a wide part (wide.py: a linear model over the review's token n-grams) adds
+its logits to the head's. It is fitted after the recurrent part has trained (training/wide.py), so
+the training loop runs on the network without it (`without_wide`).
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import torch
 from torch import nn
@@ -14,6 +20,7 @@ from ..config import ModelConfig
 from .dropout import Dropout
 from .encoder import RecurrentEncoder, reverse_within_length
 from .pooling import Pooling
+from .wide import WideNgrams
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
 
@@ -39,11 +46,23 @@ class SentimentNet(nn.Module):
             width = config.head_hidden
         layers.append(nn.Linear(width, outputs))
         self.head = nn.Sequential(*layers)
+        self.wide = (WideNgrams(config.ngram_order, config.ngram_buckets, vocab_size, outputs) if config.ngram_order
+                     else None)
 
     def forward(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """token_ids (B, T) right-padded, lengths (B,) → logits (B, 1) or (B, C)."""
         x, mask = self.embed(token_ids, lengths)
-        return self.forward_embedded(x, lengths, mask)
+        logits = self.forward_embedded(x, lengths, mask)
+        return logits if self.wide is None else logits + self.wide(token_ids, lengths)
+
+    @contextlib.contextmanager
+    def without_wide(self):
+        """The recurrent part alone, for the training loop (its optimizer never sees the wide part)."""
+        wide, self.wide = self.wide, None
+        try:
+            yield self
+        finally:
+            self.wide = wide
 
     def embed(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The embedded input (B, T, E), after embedding dropout, and the (B, T) mask of real

@@ -17,6 +17,7 @@ import numpy as np
 from torch import nn
 
 from .network import SentimentNet
+from .wide import HASH_PRIME, WideNgrams
 
 OPSET = 17
 
@@ -106,6 +107,40 @@ def _activation(g: _Graph, x: str, module: nn.Module) -> str:
     return g.op("Mul", [g.op("Mul", [x, g.const(0.5)]), g.op("Add", [erf, g.const(1.0)])])
 
 
+def _wide(g: _Graph, wide: WideNgrams) -> str:
+    """The wide part's logits (B, O), as WideNgrams.forward computes them (models/wide.py)."""
+    from onnx import TensorProto
+
+    steps = g.op("Gather", [g.op("Shape", ["token_ids"]), g.const(1, "one", np.int64)])
+    lengths = g.op("Unsqueeze", ["lengths", g.const([1], "axis", np.int64)])  # (B, 1)
+    ids, valid = ["token_ids"], []
+    for k in range(1, wide.order + 1):
+        width = g.op("Sub", [steps, g.const(k - 1, "k", np.int64)])
+        positions = g.op("Range", [g.const(0, "zero", np.int64), width, g.const(1, "one", np.int64)])
+        last = g.op("Add", [positions, g.const(k - 1, "k", np.int64)])  # the n-gram's last token
+        valid.append(g.op("Less", [g.op("Unsqueeze", [last, g.const([0], "axis", np.int64)]), lengths]))
+        if k == 1:
+            continue
+        h = g.const(k, "seed", np.int64)
+        for j in range(k):
+            end = j - (k - 1) if j < k - 1 else np.iinfo(np.int64).max
+            window = g.op("Slice", ["token_ids", g.const([j], "start", np.int64), g.const([end], "end", np.int64),
+                                    g.const([1], "axis", np.int64)])
+            h = g.op("Mod", [g.op("Add", [g.op("Mul", [h, g.const(HASH_PRIME, "prime", np.int64)]), window]),
+                             g.const(wide.buckets, "buckets", np.int64)])
+        ids.append(g.op("Add", [h, g.const(wide.vocab_size, "vocab", np.int64)]))
+    ids = g.op("Concat", ids, axis=1) if len(ids) > 1 else ids[0]  # (B, N)
+    valid = g.op("Concat", valid, axis=1) if len(valid) > 1 else valid[0]
+    idf = g.op("Mul", [g.op("Gather", [g.const(wide.idf.detach().cpu().numpy(), "wide_idf"), ids]),
+                       g.op("Cast", [valid], to=TensorProto.FLOAT)])
+    norm = g.op("Max", [g.op("Sqrt", [g.op("ReduceSum", [g.op("Mul", [idf, idf]), g.const([1], "axis", np.int64)],
+                                           keepdims=1)]), g.const(1e-12)])
+    share = g.op("Unsqueeze", [g.op("Div", [idf, norm]), g.const([2], "axis", np.int64)])  # (B, N, 1)
+    rows = g.op("Gather", [g.const(wide.weight.detach().cpu().numpy(), "wide_weight"), ids])  # (B, N, O)
+    total = g.op("ReduceSum", [g.op("Mul", [share, rows]), g.const([1], "axis", np.int64)], keepdims=0)
+    return g.op("Add", [total, g.const(wide.bias.detach().cpu().numpy(), "wide_bias")])
+
+
 def build_onnx(network: SentimentNet) -> bytes:
     """Serialized ONNX model computing `network.probabilities(network(token_ids, lengths))`."""
     from onnx import TensorProto, helper
@@ -166,6 +201,8 @@ def build_onnx(network: SentimentNet) -> bytes:
                               g.const(module.bias.detach().cpu().numpy(), "head_b")], transB=1)
         elif not isinstance(module, nn.Dropout):
             h = _activation(g, h, module)
+    if network.wide is not None:
+        h = g.op("Add", [h, _wide(g, network.wide)])
     if network.multilabel:
         g.op("Sigmoid", [h])  # (B, C): each label its own probability
     elif network.num_classes == 2:

@@ -43,9 +43,11 @@ from .callbacks import Callback, Checkpointing, EarlyStopping, GradualUnfreezing
 from .classification import ClassificationTask, Encoded
 from .device import resolve_device
 from .distributed import current
+from .baseline import UNSPACED_LANGUAGES
 from .gradient_flow import GradientReach
 from .loop import TrainingLoop
 from .teacher import TeacherAnswers, teacher_answers
+from .wide import fit_wide
 
 
 @dataclass
@@ -111,6 +113,8 @@ def plan(settings: ClassifierSettings, train: Reviews, *, validation: Reviews | 
         tokenizer, model = encoder_settings(encoder.lm, encoder.tokenizer_config, tokenizer, model)
         text = encoder.text
     text = text.for_texts(train.texts)  # language "auto": read from the training texts' script
+    if model.ngrams == "auto":  # word pairs; character triples where the tokens are characters
+        model = dataclasses.replace(model, ngrams=3 if text.language in UNSPACED_LANGUAGES else 2)
     train = dataclasses.replace(train, labels=_names(_labels(train)))
     multilabel = train.multilabel
     classes = natural_order(set(train.class_counts()))
@@ -302,14 +306,17 @@ def fit(plan: Plan, callbacks: list[Callback] | None = None, checkpoint_dir: str
     pos_weight = _positive_weights(train.targets, training) if plan.multilabel else None
     task = ClassificationTask(train, val, training, context.rank, context.world_size, unlabeled, plan.teacher,
                               pos_weight.to(resolve_device(training.device)) if pos_weight is not None else None)
-    with weight_dropout(network.encoder, model_config.weight_dropout):
+    with weight_dropout(network.encoder, model_config.weight_dropout), network.without_wide():
         history = loop.fit(network, task)
     for p in network.parameters():  # frozen vectors too: the saved and served model is a plain network
         p.requires_grad_(True)
     network.cpu().eval()  # prediction, saving and serving run on the CPU copy
     if reach.result is not None:
         info["gradient_reach_after_epoch_1"] = reach.result
-    baseline = _baseline(plan, history) if training.baseline and context.rank == 0 and not plan.multilabel else None
+    if network.wide is not None:  # fitted on the trained recurrent part, joined on validation
+        info["wide"] = fit_wide(network, train, val, balanced=training.class_weights == "balanced")
+    baseline = (_baseline(plan, history, info.get("wide")) if training.baseline and context.rank == 0
+                and not plan.multilabel else None)
     thresholds = label_thresholds(network, val, plan.classes) if plan.multilabel else None
     return TrainedParts(tokenizer, network, history, info, baseline, thresholds)
 
@@ -346,9 +353,9 @@ def label_thresholds(network: SentimentNet, val: Encoded | None, classes: list[s
     return thresholds
 
 
-def _baseline(plan: Plan, history: History) -> dict[str, Any] | None:
-    """The linear baseline on the same parts (raw texts), beside the network's best validation
-    epoch; a warning when it scores higher."""
+def _baseline(plan: Plan, history: History, wide: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The linear baseline on the same parts (raw texts), beside the network's validation accuracy
+    (its best epoch's, joined with the wide part if it has one); a warning when it scores higher."""
     from .baseline import linear_baseline
 
     raw_train, raw_val = plan.lineage["raw_parts"]
@@ -357,11 +364,13 @@ def _baseline(plan: Plan, history: History) -> dict[str, Any] | None:
     result = linear_baseline(raw_train.texts, raw_train.labels, raw_val.texts, raw_val.labels, plan.classes,
                              plan.text.language)
     best = next((e for e in history.epochs if e.epoch == history.best_epoch), None)
-    if result is not None and best is not None and best.val_accuracy is not None:
-        result["network_val_accuracy"] = best.val_accuracy
-        if result["val_accuracy"] > best.val_accuracy:
+    network_accuracy = wide["val_accuracy_joined"] if wide and "val_accuracy_joined" in wide else (
+        best.val_accuracy if best is not None else None)
+    if result is not None and network_accuracy is not None:
+        result["network_val_accuracy"] = network_accuracy
+        if result["val_accuracy"] > network_accuracy:
             warnings.warn(f"the linear baseline (TF-IDF + logistic regression, {result['features']}) scores "
-                          f"{result['val_accuracy']:.4f} on validation, above the network's {best.val_accuracy:.4f}: "
+                          f"{result['val_accuracy']:.4f} on validation, above the network's {network_accuracy:.4f}: "
                           f"on this data the recurrent model does not earn its place yet (more labelled or "
                           f"unlabeled text, or another configuration, may change that)", stacklevel=4)
     return result
