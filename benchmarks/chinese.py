@@ -74,7 +74,7 @@ def run_seed(train: Path, texts: list[str], labels: list[str], out: Path, seed: 
     metrics = json.loads((out / "metrics.json").read_text())
     config = json.loads((out / "config.json").read_text())
     recurrent = None
-    if clf.network_.wide is not None:  # the same model without its wide part, on the same reviews
+    if clf.network_.wide is not None and clf.network_.recurrent:  # the same model without its wide part, on the same reviews
         with clf.network_.without_wide():
             recurrent = round(float((clf.use_engine().predict(texts, batch_size=256) == labels).mean()), 4)
     return {"seed": seed, "test_accuracy": round(float((predicted == labels).mean()), 4),

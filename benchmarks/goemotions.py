@@ -96,10 +96,11 @@ def ours(workdir: Path, name: str, seed: int, overrides: list[str]) -> dict:
         raise SystemExit(done.stderr)
     report = json.loads(done.stdout)
     training = json.loads((out / "metrics.json").read_text())["training"]
+    wide = json.loads((out / "config.json").read_text())["data"].get("wide")
     return {"variant": name, "seed": seed, "overrides": overrides, "test_macro_f1": round(report["macro_f1"], 4),
             "test_micro_f1": round(report["micro_f1"], 4), "test_subset_accuracy": round(report["subset_accuracy"], 4),
             "best_epoch": training.get("best_epoch"), "epochs_run": training.get("epochs_run"),
-            "train_wall_s": round(wall, 1)}
+            "train_wall_s": round(wall, 1), "wide": wide}
 
 
 def main() -> None:

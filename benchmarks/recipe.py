@@ -81,7 +81,7 @@ def recurrent_only(folder: Path, archive: str) -> float | None:
     from sentiment_rnn.data.dataset import load_imdb_split
 
     clf = SentimentClassifier.load(folder)
-    if clf.network_.wide is None:
+    if clf.network_.wide is None or not clf.network_.recurrent:
         return None
     test = load_imdb_split(archive, "test")  # train --evaluate-test scores all of it, whatever --limit
     with clf.network_.without_wide():

@@ -167,7 +167,9 @@ class ModelConfig(Section):
     name: ClassVar[str] = "model"
 
     embedding_dim: int = setting(128, low=1)
-    cell: Literal["rnn", "lstm", "gru"] = "lstm"  # the only cell with a fused (oneDNN) CPU kernel for training
+    # lstm: the only cell with a fused (oneDNN) CPU kernel for training. "none": no recurrent part,
+    # the wide n-gram part alone (model.ngrams), a fastText-like linear model fitted in seconds
+    cell: Literal["rnn", "lstm", "gru", "none"] = "lstm"
     hidden_size: int = setting(96, low=1)
     num_layers: int = setting(1, low=1)
     bidirectional: bool = True
@@ -210,6 +212,9 @@ class ModelConfig(Section):
         if not (self.ngrams == "auto" or (isinstance(self.ngrams, int) and not isinstance(self.ngrams, bool)
                                           and 0 <= self.ngrams <= 5)):
             raise ConfigError(f"model.ngrams must be 'auto' or an n-gram order from 0 (none) to 5, got {self.ngrams!r}")
+        if self.cell == "none" and (self.ngrams == 0 or self.init_encoder):
+            raise ConfigError("model.cell = 'none' is the wide n-gram part alone: set model.ngrams to 'auto' or an "
+                              "order of 1 or more, and model.init_encoder to \"\"")
         if self.freeze_embeddings not in ("auto", True, False):
             raise ConfigError(f"model.freeze_embeddings must be 'auto', true or false, got {self.freeze_embeddings!r}")
         if self.pretrained_embeddings not in ("", "auto") and self.init_encoder:

@@ -158,13 +158,21 @@ def load_unlabeled(data: DataConfig, progress: Progress | None = None) -> Review
 
 
 def _best_epoch_summary(clf: SentimentClassifier) -> dict[str, Any]:
-    history = clf.history_
-    if not history or not history.epochs:
-        return {}
-    best = next((e for e in history.epochs if e.epoch == history.best_epoch), history.epochs[-1])
-    return {"epochs_run": len(history.epochs), "best_epoch": best.epoch, "val_accuracy": best.val_accuracy,
-            "val_loss": best.val_loss, "stopped_early": history.stopped_early,
-            "train_reviews_per_s": round(sum(e.reviews_per_s for e in history.epochs) / len(history.epochs), 1)}
+    """The best epoch's figures; with a wide part, `val_accuracy` is the joined model's (the model
+    that was saved) and `val_accuracy_recurrent` the best epoch's."""
+    history, wide = clf.history_, clf.data_info_.get("wide")
+    summary: dict[str, Any] = {}
+    if history and history.epochs:
+        best = next((e for e in history.epochs if e.epoch == history.best_epoch), history.epochs[-1])
+        summary = {"epochs_run": len(history.epochs), "best_epoch": best.epoch, "val_accuracy": best.val_accuracy,
+                   "val_loss": best.val_loss, "stopped_early": history.stopped_early,
+                   "train_reviews_per_s": round(sum(e.reviews_per_s for e in history.epochs) / len(history.epochs), 1)}
+    if wide:
+        summary["wide"] = wide
+        if "val_accuracy_joined" in wide:  # the recurrent part alone, where there is one
+            summary["val_accuracy_recurrent"] = summary.get("val_accuracy")
+            summary["val_accuracy"] = wide["val_accuracy_joined"]
+    return summary
 
 
 def evaluate(clf: SentimentClassifier, reviews: Reviews, batch_size: int = 256) -> dict[str, Any]:

@@ -128,3 +128,25 @@ def test_auto_order_follows_the_script():
     settings = ClassifierSettings(model=ModelConfig(pretrained_embeddings=""))
     assert recipe.plan(settings, english).model.ngrams == 2
     assert recipe.plan(settings, chinese).model.ngrams == 3
+
+
+def test_the_wide_part_alone_trains_saves_and_serves(tmp_path, tiny_data):
+    """model.cell = "none": no recurrent part, no epochs; the regression is the model, in every engine."""
+    settings = {**TINY_SETTINGS, "model": {"cell": "none", "ngram_buckets": 4096}}
+    clf = SentimentClassifier(**settings).fit(*tiny_data)
+    assert not clf.network_.recurrent and clf.history_.epochs == []
+    assert set(dict(clf.network_.named_parameters())) == {"wide.weight", "wide.bias"}
+    assert clf.data_info_["wide"]["val_accuracy_joined"] == 1.0
+    texts = tiny_data[0][:20]
+    assert clf.score(texts, tiny_data[1][:20]) == 1.0
+    clf.save(tmp_path / "m")
+    torch_proba = SentimentClassifier.load(tmp_path / "m", engine="torch").predict_proba(texts)
+    np.testing.assert_allclose(SentimentClassifier.load(tmp_path / "m", engine="onnx").predict_proba(texts),
+                               torch_proba, atol=2e-6)
+
+
+def test_the_wide_part_alone_needs_ngrams():
+    from sentiment_rnn.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="model.ngrams"):
+        ModelConfig(cell="none", ngrams=0)

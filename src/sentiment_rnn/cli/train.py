@@ -89,8 +89,14 @@ def run(args) -> int:
 def _report(args, summary: dict, tracker) -> None:
     for reason, count in summary.get("dropped", {}).items():
         print(f"dropped {count} row(s) on purpose ({reason.replace('_', ' ')}; data.skip_empty = true)")
-    print(f"saved model to {args.out}: best epoch {summary.get('best_epoch', 0) + 1}, "
-          f"val accuracy {summary.get('val_accuracy') or float('nan'):.4f}, {summary['train_seconds']:.0f} s")
+    epoch = f"best epoch {summary['best_epoch'] + 1}, " if "best_epoch" in summary else ""
+    print(f"saved model to {args.out}: {epoch}val accuracy {summary.get('val_accuracy') or float('nan'):.4f}, "
+          f"{summary['train_seconds']:.0f} s")
+    wide = summary.get("wide")
+    if wide and "val_accuracy_recurrent" in wide:
+        print(f"wide n-gram part (order {wide['order']}, C {wide['C']:g}, weights {wide['join']:g} wide + "
+              f"{wide['recurrent_scale']:g} recurrent): val accuracy "
+              f"{wide['val_accuracy_wide']:.4f} alone; recurrent part {wide['val_accuracy_recurrent']:.4f} alone")
     baseline = summary.get("baseline")
     if baseline:
         print(f"linear baseline (TF-IDF + logistic regression, {baseline['features']}, C {baseline['C']:g}): "

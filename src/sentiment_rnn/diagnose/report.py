@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..classifier import SentimentClassifier
+from ..errors import ConfigError
 from ..io import atomic_write_json
 from ..models import SentimentNet
 from ..training.callbacks import Callback
@@ -47,6 +48,9 @@ def diagnose(texts: list[str], labels: list[str], config: DiagnoseConfig, out: P
              model: SentimentClassifier | None = None, progress=print) -> dict[str, Any]:
     """texts/labels: the user's training reviews (the fresh models train on `config.limit` of them;
     the gradients are measured on `config.sample` others)."""
+    if model is not None and not model.network_.recurrent:
+        raise ConfigError("diagnose looks inside a recurrent network, and this model has none (model.cell = "
+                          "'none': the wide n-gram part alone)")
     started = time.perf_counter()
     rng = np.random.default_rng(config.seed)
     order = rng.permutation(len(texts))

@@ -31,6 +31,12 @@ class SentimentNet(nn.Module):
         super().__init__()
         self.num_classes = num_classes
         self.multilabel = multilabel
+        outputs = 1 if num_classes == 2 and not multilabel else num_classes
+        self.wide = (WideNgrams(config.ngram_order, config.ngram_buckets, vocab_size, outputs) if config.ngram_order
+                     else None)
+        self.recurrent = config.cell != "none"  # "none": the wide part alone
+        if not self.recurrent:
+            return
         # A unidirectional backward model (e.g. from a backward language model) reads each review reversed.
         self.reverse_input = not config.bidirectional and config.direction == "backward"
         self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=padding_idx)
@@ -38,7 +44,6 @@ class SentimentNet(nn.Module):
         self.encoder = RecurrentEncoder(config.embedding_dim, config.cell, config.hidden_size, config.num_layers,
                                         config.bidirectional, config.merge_mode, config.dropout)
         self.pooling = Pooling(config.pooling, self.encoder.output_size)
-        outputs = 1 if num_classes == 2 and not multilabel else num_classes
         layers: list[nn.Module] = [Dropout(config.head_dropout)]
         width = self.pooling.output_size
         if config.head_hidden:
@@ -46,11 +51,11 @@ class SentimentNet(nn.Module):
             width = config.head_hidden
         layers.append(nn.Linear(width, outputs))
         self.head = nn.Sequential(*layers)
-        self.wide = (WideNgrams(config.ngram_order, config.ngram_buckets, vocab_size, outputs) if config.ngram_order
-                     else None)
 
     def forward(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """token_ids (B, T) right-padded, lengths (B,) → logits (B, 1) or (B, C)."""
+        if not self.recurrent:
+            return self.wide(token_ids, lengths)
         x, mask = self.embed(token_ids, lengths)
         logits = self.forward_embedded(x, lengths, mask)
         return logits if self.wide is None else logits + self.wide(token_ids, lengths)

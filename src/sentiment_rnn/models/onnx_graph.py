@@ -141,11 +141,10 @@ def _wide(g: _Graph, wide: WideNgrams) -> str:
     return g.op("Add", [total, g.const(wide.bias.detach().cpu().numpy(), "wide_bias")])
 
 
-def build_onnx(network: SentimentNet) -> bytes:
-    """Serialized ONNX model computing `network.probabilities(network(token_ids, lengths))`."""
-    from onnx import TensorProto, helper
+def _recurrent_logits(g: _Graph, network: SentimentNet) -> str:
+    """Embedding → recurrent layers → pooling → head: the recurrent part's logits (B, O)."""
+    from onnx import TensorProto
 
-    g = _Graph()
     encoder, pooling = network.encoder, network.pooling
     cell = {nn.GRU: "gru", nn.LSTM: "lstm", nn.RNN: "rnn"}[type(encoder.layers[0][0])]
 
@@ -201,8 +200,20 @@ def build_onnx(network: SentimentNet) -> bytes:
                               g.const(module.bias.detach().cpu().numpy(), "head_b")], transB=1)
         elif not isinstance(module, nn.Dropout):
             h = _activation(g, h, module)
-    if network.wide is not None:
-        h = g.op("Add", [h, _wide(g, network.wide)])
+    return h
+
+
+def build_onnx(network: SentimentNet) -> bytes:
+    """Serialized ONNX model computing `network.probabilities(network(token_ids, lengths))`."""
+    from onnx import TensorProto, helper
+
+    g = _Graph()
+    if not network.recurrent:
+        h = _wide(g, network.wide)
+    else:
+        h = _recurrent_logits(g, network)
+        if network.wide is not None:
+            h = g.op("Add", [h, _wide(g, network.wide)])
     if network.multilabel:
         g.op("Sigmoid", [h])  # (B, C): each label its own probability
     elif network.num_classes == 2:

@@ -115,6 +115,12 @@ def plan(settings: ClassifierSettings, train: Reviews, *, validation: Reviews | 
     text = text.for_texts(train.texts)  # language "auto": read from the training texts' script
     if model.ngrams == "auto":  # word pairs; character triples where the tokens are characters
         model = dataclasses.replace(model, ngrams=3 if text.language in UNSPACED_LANGUAGES else 2)
+    if model.cell == "none":  # the wide part alone: no embedding to start, no gradient training
+        if training.uses_unlabeled or training.adversarial_weight:
+            raise ConfigError("model.cell = 'none' (the wide part alone) is fitted by logistic regression, not by "
+                              "gradient: set training.virtual_adversarial_weight, entropy_weight and "
+                              "adversarial_weight to 0 and training.teacher to \"\"")
+        model = dataclasses.replace(model, pretrained_embeddings="")
     train = dataclasses.replace(train, labels=_names(_labels(train)))
     multilabel = train.multilabel
     classes = natural_order(set(train.class_counts()))
@@ -306,8 +312,11 @@ def fit(plan: Plan, callbacks: list[Callback] | None = None, checkpoint_dir: str
     pos_weight = _positive_weights(train.targets, training) if plan.multilabel else None
     task = ClassificationTask(train, val, training, context.rank, context.world_size, unlabeled, plan.teacher,
                               pos_weight.to(resolve_device(training.device)) if pos_weight is not None else None)
-    with weight_dropout(network.encoder, model_config.weight_dropout), network.without_wide():
-        history = loop.fit(network, task)
+    if network.recurrent:
+        with weight_dropout(network.encoder, model_config.weight_dropout), network.without_wide():
+            history = loop.fit(network, task)
+    else:
+        history = History()  # the wide part alone: no epochs, fitted below
     for p in network.parameters():  # frozen vectors too: the saved and served model is a plain network
         p.requires_grad_(True)
     network.cpu().eval()  # prediction, saving and serving run on the CPU copy
