@@ -103,6 +103,9 @@ class DataConfig(Section):
     # Several labels per row (multi-label): the label column holds them separated by this, e.g. ","
     # ("3,9"); every label then gets its own sigmoid output and threshold. "": one label per row.
     label_separator: str = ""
+    # Multi-label as one 0/1 column per label (e.g. ["anger", "joy"]): a row's labels are the columns
+    # holding 1, named as the columns are; data.label_column is then not read.
+    label_columns: list[str] = field(default_factory=list)
     limit: int | None = setting(None, low=2)  # use N reviews of the split, class-balanced and seeded
     # Unlabeled reviews, read for "auto" word vectors (model.pretrained_embeddings) and the objectives
     # that use them (training.virtual_adversarial_weight, training.entropy_weight): this file
@@ -110,6 +113,14 @@ class DataConfig(Section):
     # split is never read for training.
     unlabeled_file: str | None = None
     unlabeled_limit: int | None = setting(None, low=1)  # the first N unlabeled reviews only
+
+    def check(self) -> None:
+        if self.label_columns and (self.label_separator or self.label_names):
+            raise ConfigError("data.label_columns names one 0/1 column per label: leave data.label_separator and "
+                              "data.label_names empty")
+        if len(set(self.label_columns)) != len(self.label_columns) or not all(
+                isinstance(c, str) and c for c in self.label_columns):
+            raise ConfigError(f"data.label_columns must be distinct column names, got {self.label_columns!r}")
 
 @dataclass
 class TextConfig(Section):

@@ -25,7 +25,7 @@ def load_reviews(data: DataConfig, split: str = "train", file: str | None = None
     """IMDB `split` from the archive, or a user's labelled file; then the class-balanced `limit`."""
     if file:
         reviews = load_labeled_file(file, data.text_column, data.label_column, data.skip_empty, data.min_class_rows,
-                                    data.label_names, data.label_separator)
+                                    data.label_names, data.label_separator, data.label_columns)
     else:
         reviews = load_imdb_split(data.archive, split, progress=progress)
     return reviews.limit_balanced(limit, seed)

@@ -94,6 +94,39 @@ def test_objectives_that_need_one_label_per_review_are_refused():
         SentimentClassifier(**settings).fit(*tiny_multilabel())
 
 
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_label_columns_read_one_0_or_1_column_per_label(tmp_path, fmt):
+    rows = [("so funny and sad", 1, 1), ("just funny", 1, 0), ("nothing at all", 0, 0)]
+    path = tmp_path / f"d.{fmt}"
+    if fmt == "csv":
+        path.write_text("text,joy,grief\n" + "".join(f"{t},{a},{b}\n" for t, a, b in rows))
+    elif fmt == "jsonl":
+        path.write_text("".join(json.dumps({"text": t, "joy": bool(a), "grief": b}) + "\n" for t, a, b in rows))
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table({"text": [r[0] for r in rows], "joy": [r[1] for r in rows],
+                                 "grief": [float(r[2]) for r in rows]}), path)
+    reviews = load_labeled_file(path, "text", "unused", min_class_rows=0, label_columns=["joy", "grief"])
+    assert reviews.multilabel and reviews.labels == [["grief", "joy"], ["joy"], []]
+
+
+def test_label_columns_errors_name_the_column_and_the_line(tmp_path):
+    from sentiment_rnn.errors import DataError
+
+    path = tmp_path / "d.csv"
+    path.write_text("text,joy,grief\nfine,1,0\nodd,1,maybe\n")
+    with pytest.raises(DataError, match=r"line 3.*'grief' must hold 0 or 1, got 'maybe'"):
+        load_labeled_file(path, "text", "x", min_class_rows=0, label_columns=["joy", "grief"])
+    with pytest.raises(DataError, match=r"missing label column 'anger'.*--label-columns"):
+        load_labeled_file(path, "text", "x", min_class_rows=0, label_columns=["joy", "anger"])
+    with pytest.raises(ConfigError, match="label_separator"):
+        from sentiment_rnn.config import DataConfig
+
+        DataConfig(label_columns=["joy"], label_separator=",")
+
+
 def test_train_evaluate_and_predict_on_a_multilabel_tsv_from_the_command_line(tmp_path):
     texts, labels = tiny_multilabel(200)
     names = tmp_path / "labels.txt"
@@ -116,6 +149,12 @@ def test_train_evaluate_and_predict_on_a_multilabel_tsv_from_the_command_line(tm
     assert report["multilabel"] and report["micro_f1"] > 0.8 and set(report["per_class"]) == set(NAMES)
     line = json.loads(cli("predict", str(tmp_path / "m"), "--json", "a film hilarious and tragic today"))
     assert sorted(line["labels"]) == ["grief", "joy"]
+    # The same test rows as one 0/1 column per label, evaluated with --label-columns.
+    (tmp_path / "test.csv").write_text("text," + ",".join(NAMES) + "\n" + "".join(
+        f"{texts[i]}," + ",".join(str(int(x in labels[i])) for x in NAMES) + "\n" for i in range(160, 200)))
+    again = json.loads(cli("evaluate", str(tmp_path / "m"), "--file", str(tmp_path / "test.csv"), "--text-column",
+                           "text", "--label-columns", ",".join(NAMES), "--json"))
+    assert again["micro_f1"] == report["micro_f1"] and again["macro_f1"] == report["macro_f1"]
 
 
 def test_the_service_and_the_pyfunc_give_the_labels(fitted, tmp_path):

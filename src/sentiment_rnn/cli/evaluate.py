@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from .options import LABEL_NAMES_HELP, LABEL_SEPARATOR_HELP, add_engine, add_json, add_model, load_models
+from .options import (LABEL_COLUMNS_HELP, LABEL_NAMES_HELP, LABEL_SEPARATOR_HELP, add_engine, add_json, add_model,
+                      column_list, load_models)
 
 EXAMPLES = """examples:
   sentiment-rnn evaluate models/default --archive ARCHIVE --split test --json
@@ -22,6 +23,7 @@ def add_parser(command) -> None:
     evaluate.add_argument("--label-column", default="sentiment")
     evaluate.add_argument("--label-names", metavar="FILE", help=LABEL_NAMES_HELP)
     evaluate.add_argument("--label-separator", metavar="SEP", help=LABEL_SEPARATOR_HELP)
+    evaluate.add_argument("--label-columns", metavar="NAMES", type=column_list, help=LABEL_COLUMNS_HELP)
     evaluate.add_argument("--limit", type=int, help="N reviews, class-balanced and seeded")
     evaluate.add_argument("--seed", type=int, default=42, help="seed for --limit")
     evaluate.add_argument("--batch-size", type=int, default=256)
@@ -36,6 +38,7 @@ def run(args) -> int:
     clf = load_models(args)
     data = DataConfig(archive=args.archive, text_column=args.text_column, label_column=args.label_column,
                       label_names=args.label_names or "", label_separator=args.label_separator or "",
+                      label_columns=args.label_columns or [],
                       min_class_rows=0)  # the model's classes decide; a rare one in a test file is no typo
     report = evaluate(clf, load_reviews(data, args.split, args.file, args.limit, args.seed), args.batch_size)
     if args.json:

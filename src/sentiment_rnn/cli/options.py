@@ -14,6 +14,14 @@ LABEL_NAMES_HELP = ("names of numeric labels: a file with one name per line, lin
                     "(= data.label_names)")
 LABEL_SEPARATOR_HELP = ("several labels per row, separated by this in the label column, e.g. ',' (multi-label; "
                         "= data.label_separator)")
+LABEL_COLUMNS_HELP = ("multi-label as one 0/1 column per label: the columns, comma-separated, e.g. anger,joy "
+                      "(= data.label_columns)")
+
+
+def column_list(value: str) -> list[str]:
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
 ARCHIVE_HELP = "IMDB archive (.tar.gz) or extracted folder (= data.archive; default: $SENTIMENT_RNN_IMDB, else the download)"
 
 

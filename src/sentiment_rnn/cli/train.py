@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .options import ARCHIVE_HELP, LABEL_NAMES_HELP, LABEL_SEPARATOR_HELP, add_settings, add_tracking_uri, experiment, usage_error
+from .options import (ARCHIVE_HELP, LABEL_COLUMNS_HELP, LABEL_NAMES_HELP, LABEL_SEPARATOR_HELP, add_settings,
+                      add_tracking_uri, column_list, experiment, usage_error)
 from .progress import DownloadProgress, TrainingProgress, show_library_notes
 
 HELP = "Train a classifier and save it as a model folder."
@@ -18,7 +19,8 @@ FLAGS = (("init_encoder", "model.init_encoder"), ("teacher", "training.teacher")
          ("train_file", "data.train_file"), ("validation_file", "data.validation_file"),
          ("unlabeled_file", "data.unlabeled_file"),
          ("text_column", "data.text_column"), ("label_column", "data.label_column"),
-         ("label_names", "data.label_names"), ("label_separator", "data.label_separator"), ("limit", "data.limit"),
+         ("label_names", "data.label_names"), ("label_separator", "data.label_separator"),
+         ("label_columns", "data.label_columns"), ("limit", "data.limit"),
          ("epochs", "training.epochs"), ("seed", "training.seed"), ("threads", "training.threads"))
 
 
@@ -34,6 +36,7 @@ def add_parser(command) -> None:
     train.add_argument("--label-column", help="label column of --train-file (= data.label_column; default sentiment)")
     train.add_argument("--label-names", metavar="FILE", help=LABEL_NAMES_HELP)
     train.add_argument("--label-separator", metavar="SEP", help=LABEL_SEPARATOR_HELP)
+    train.add_argument("--label-columns", metavar="NAMES", type=column_list, help=LABEL_COLUMNS_HELP)
     train.add_argument("--unlabeled-file", help="unlabeled reviews (CSV/JSONL/Parquet/lines) for the word vectors and "
                                                 "the objectives that use them (= data.unlabeled_file; default: the "
                                                 "archive's train/unsup)")

@@ -159,11 +159,13 @@ def load_imdb_split(archive: str | Path | None, split: str, progress: imdb.Progr
 
 def load_labeled_file(path: str | Path, text_column: str = "review", label_column: str = "sentiment",
                       skip_empty: bool = False, min_class_rows: int = 10,
-                      label_names: str | list[str] = "", label_separator: str = "") -> Reviews:
+                      label_names: str | list[str] = "", label_separator: str = "",
+                      label_columns: list[str] | None = None) -> Reviews:
     """A user's CSV/TSV/JSONL/Parquet file of labelled texts, validated row by row, then cached;
     labels that look like typos are refused (`check_labels`); numeric labels are named by
     `label_names` (a file, one name per line, or a list) when given. With `label_separator`, a
-    row's label cell holds several labels ("3,9"): each row's labels become a sorted list."""
+    row's label cell holds several labels ("3,9"); with `label_columns`, each label has a 0/1
+    column: either way each row's labels become a sorted list (possibly empty for columns)."""
     source = str(path)
     fmt = files.file_format(path)
     if not Path(path).is_file():
@@ -171,7 +173,8 @@ def load_labeled_file(path: str | Path, text_column: str = "review", label_colum
     names = read_label_names(label_names)
     options = {"format": fmt, "text": text_column, "label": label_column, "skip_empty": skip_empty,
                **({"label_names": names} if names else {}),
-               **({"label_separator": label_separator} if label_separator else {})}
+               **({"label_separator": label_separator} if label_separator else {}),
+               **({"label_columns": list(label_columns)} if label_columns else {})}
     cached = _cache_path("file", sha256_file(path), options) / "data.parquet"
     if cached.exists():
         reviews = read_parquet(cached)
@@ -179,7 +182,8 @@ def load_labeled_file(path: str | Path, text_column: str = "review", label_colum
         check_labels(reviews, min_class_rows)
         return reviews
     texts, labels, empty, first_seen = [], [], 0, {}
-    for row in files.iter_rows(path, text_column, label_column, fmt):
+    columns = tuple(label_columns) if label_columns else None
+    for row in files.iter_rows(path, text_column, columns or label_column, fmt):
         text = files.check_text(row, source)
         if not text.strip():
             if skip_empty:
@@ -188,7 +192,11 @@ def load_labeled_file(path: str | Path, text_column: str = "review", label_colum
             raise DataError("text is empty (set data.skip_empty = true to drop such rows and count them)",
                             source=source, location=row.location)
         texts.append(text)
-        if label_separator:
+        if columns:
+            labels.append(files.label_flags(row.label, columns, source, row.location))
+            for label in labels[-1]:
+                first_seen.setdefault(label, row.location)
+        elif label_separator:
             labels.append(files.label_set(row.label, source, row.location, label_separator, names))
             for label in labels[-1]:
                 first_seen.setdefault(label, row.location)

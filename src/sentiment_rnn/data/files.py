@@ -118,11 +118,10 @@ def _iter_csv(lines, source, text_column, label_column, tsv: bool = False) -> It
     except csv.Error as exc:
         raise DataError(f"malformed CSV header ({exc})", source=source, location="line 1") from None
     text_column = _choose(text_column, header, source, "line 1")
-    if label_column and label_column not in header:
-        raise DataError(f"missing label column {label_column!r}; the header has {header} (set --label-column, "
-                        f"data.label_column)", source=source, location="line 1")
+    _check_label_columns(label_column, header, source, "line 1")
     text_at = header.index(text_column)
-    label_at = header.index(label_column) if label_column else None
+    label_at = ([header.index(c) for c in label_column] if isinstance(label_column, tuple)
+                else header.index(label_column) if label_column else None)
     start = current[0] + 1
     try:
         for record in reader:
@@ -135,11 +134,27 @@ def _iter_csv(lines, source, text_column, label_column, tsv: bool = False) -> It
                 opened = f" (a quoted field runs from here over {spans} more line(s): is a quote left open?)" if spans else ""
                 raise DataError(f"expected {len(header)} fields, found {len(record)}{opened}", source=source,
                                 location=location)
-            yield Row(location, record[text_at], record[label_at] if label_at is not None else None)
+            label = (tuple(record[i] for i in label_at) if isinstance(label_at, list)
+                     else record[label_at] if label_at is not None else None)
+            yield Row(location, record[text_at], label)
     except csv.Error as exc:
         reason = ("a quote opened here is never closed" if "unexpected end of data" in str(exc)
                   else f"{exc}, in the record that starts here (is a quote left open, or not doubled inside a field?)")
         raise DataError(f"malformed CSV: {reason}", source=source, location=f"line {start}") from None
+
+
+def _check_label_columns(label_column: str | tuple[str, ...] | None, present: list[str], source: str,
+                         location: str | None) -> None:
+    """Every label column asked for must be there (a tuple: data.label_columns, one per label)."""
+    if not label_column:
+        return
+    wanted = label_column if isinstance(label_column, tuple) else (label_column,)
+    missing = [c for c in wanted if c not in present]
+    if missing:
+        flag = "--label-columns, data.label_columns" if isinstance(label_column, tuple) else (
+            "--label-column, data.label_column")
+        raise DataError(f"missing label column {missing[0]!r}; the file has {present} (set {flag})",
+                        source=source, location=location)
 
 
 def _choose(text_column: str | tuple[str, ...], present: list[str], source: str, location: str | None) -> str:
@@ -165,10 +180,14 @@ def _iter_jsonl(lines, source, text_column, label_column) -> Iterator[Row]:
         if not isinstance(record, dict):
             raise DataError(f"expected a JSON object, got {type(record).__name__}", source=source, location=location)
         column = _choose(text_column, list(record), source, location)
-        if label_column and label_column not in record:
-            raise DataError(f"missing field {label_column!r}; fields present: {sorted(record)}", source=source,
-                            location=location)
-        yield Row(location, record[column], record[label_column] if label_column else None)
+        if label_column:
+            for name in label_column if isinstance(label_column, tuple) else (label_column,):
+                if name not in record:
+                    raise DataError(f"missing field {name!r}; fields present: {sorted(record)}", source=source,
+                                    location=location)
+        label = (tuple(record[c] for c in label_column) if isinstance(label_column, tuple)
+                 else record[label_column] if label_column else None)
+        yield Row(location, record[column], label)
 
 
 def _iter_parquet(path: Path, text_column, label_column) -> Iterator[Row]:
@@ -182,16 +201,17 @@ def _iter_parquet(path: Path, text_column, label_column) -> Iterator[Row]:
     except (pa.ArrowException, OSError) as exc:
         raise DataError(f"not a readable Parquet file ({exc})", source=str(path)) from None
     names = parquet.schema_arrow.names
-    wanted = [_choose(text_column, names, str(path), None)] + ([label_column] if label_column else [])
-    if label_column and label_column not in names:
-        raise DataError(f"missing label column {label_column!r}; the file has {names} (set --label-column, "
-                        f"data.label_column)", source=str(path))
+    labels = list(label_column) if isinstance(label_column, tuple) else [label_column] if label_column else []
+    wanted = [_choose(text_column, names, str(path), None)] + labels
+    _check_label_columns(label_column, names, str(path), None)
     row = 0
     for batch in parquet.iter_batches(columns=wanted, batch_size=4096):
         columns = [batch.column(i).to_pylist() for i in range(len(wanted))]
         for i, text in enumerate(columns[0]):
             row += 1
-            yield Row(f"row {row}", text, columns[1][i] if label_column else None)
+            label = (tuple(c[i] for c in columns[1:]) if isinstance(label_column, tuple)
+                     else columns[1][i] if label_column else None)
+            yield Row(f"row {row}", text, label)
 
 
 def check_text(row: Row, source: str) -> str:
@@ -210,6 +230,19 @@ def label_set(value: object, source: str, location: str, separator: str,
     if not found:
         raise DataError("label is empty", source=source, location=location)
     return found
+
+
+def label_flags(values: tuple, columns: tuple[str, ...], source: str, location: str) -> list[str]:
+    """The labels of a row given as one 0/1 column per label: the columns holding 1, sorted."""
+    found = []
+    for column, value in zip(columns, values):
+        text = str(value).strip().lower() if value is not None else ""
+        if text in ("1", "1.0", "true"):
+            found.append(column)
+        elif text not in ("0", "0.0", "false"):
+            raise DataError(f"label column {column!r} must hold 0 or 1, got {value!r}", source=source,
+                            location=location)
+    return sorted(found)
 
 
 def label_name(value: object, source: str, location: str, names: list[str] | None = None) -> str:
