@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .classifier import SentimentClassifier
 from .config import DataConfig, ExperimentConfig
 from .data.dataset import Reviews, load_imdb_split, load_labeled_file, load_text_file
@@ -192,8 +194,36 @@ def evaluate(clf: SentimentClassifier, reviews: Reviews, batch_size: int = 256) 
             raise DataError("rows hold several labels but this model predicts one: evaluate it without "
                             "--label-separator", source=reviews.source)
         report = classification_report(reviews.labels, proba, clf.classes_)
+    report["calibration"] = calibration_figures(clf, reviews, proba)
     report.update(source=reviews.source, seconds=round(seconds, 2), reviews_per_s=round(len(reviews) / seconds, 1))
     return report
+
+
+def calibration_figures(clf, reviews: Reviews, proba: np.ndarray) -> dict[str, Any]:
+    """ECE (15 bins), Brier score and NLL of the model as it is (`model`) and, for a temperature-scaled
+    model, as it was before the scaling (`uncalibrated`: its probabilities unscaled)."""
+    from .calibration import reliability_bins, report, uncalibrated
+    from .training.recipe import targets
+
+    multilabel = clf.thresholds_ is not None
+    labels = (reviews.labels if reviews.multilabel else [[label] for label in reviews.labels]) if multilabel \
+        else reviews.labels
+    truth = targets(labels, list(clf.classes_))
+    temperature = _temperature(clf)
+    versions = {"model": proba}
+    if temperature:
+        versions["uncalibrated"] = uncalibrated(proba, temperature, multilabel)
+    figures: dict[str, Any] = {"temperature": temperature, "bins": {}}
+    for name, p in versions.items():
+        figures[name] = report(p, truth, multilabel)
+        confidence, correct = ((p.ravel(), truth.ravel()) if multilabel else
+                               (p.max(axis=1), (p.argmax(axis=1) == truth).astype(float)))
+        figures["bins"][name] = reliability_bins(confidence, correct)
+    return figures
+
+
+def _temperature(clf) -> float | None:
+    return (getattr(clf, "data_info_", None) or {}).get("calibration", {}).get("temperature")
 
 
 def pretrain_embeddings(config: ExperimentConfig, out: str | Path, limit: int | None = None,

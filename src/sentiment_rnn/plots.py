@@ -1,4 +1,5 @@
-"""Training plots as matplotlib figures (learning curves, gradient norm, confusion matrix, ROC)."""
+"""Training plots as matplotlib figures (learning curves, gradient norm, confusion matrix, ROC,
+reliability diagram)."""
 
 from __future__ import annotations
 
@@ -77,5 +78,30 @@ def roc_curve(targets: np.ndarray, scores: np.ndarray, auc: float | None):
     ax.set_ylabel("true positive rate")
     if auc is not None:
         ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def reliability_diagram(bins: dict[str, list[dict[str, Any]]], title: str = ""):
+    """Accuracy against mean confidence per bin (calibration.reliability_bins), one line per
+    version of the model (e.g. as trained and after temperature scaling); the diagonal is perfect
+    calibration, and each point's size follows its bin's share of the reviews."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], "k--", linewidth=0.8, label="perfectly calibrated")
+    for name, rows in bins.items():
+        used = [r for r in rows if r["count"]]
+        total = sum(r["count"] for r in used) or 1
+        line, = ax.plot([r["confidence"] for r in used], [r["accuracy"] for r in used], "-", label=name)
+        ax.scatter([r["confidence"] for r in used], [r["accuracy"] for r in used],
+                   s=[10 + 300 * r["count"] / total for r in used], color=line.get_color())
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence (mean per bin)")
+    ax.set_ylabel("accuracy (share right per bin)")
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="upper left")
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

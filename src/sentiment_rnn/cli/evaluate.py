@@ -27,6 +27,8 @@ def add_parser(command) -> None:
     evaluate.add_argument("--limit", type=int, help="N reviews, class-balanced and seeded")
     evaluate.add_argument("--seed", type=int, default=42, help="seed for --limit")
     evaluate.add_argument("--batch-size", type=int, default=256)
+    evaluate.add_argument("--reliability-diagram", metavar="PNG", help="draw the reliability diagram (confidence "
+                                                                        "against accuracy) to this PNG file")
     add_engine(evaluate)
     add_json(evaluate)
 
@@ -41,10 +43,13 @@ def run(args) -> int:
                       label_columns=args.label_columns or [],
                       min_class_rows=0)  # the model's classes decide; a rare one in a test file is no typo
     report = evaluate(clf, load_reviews(data, args.split, args.file, args.limit, args.seed), args.batch_size)
+    if args.reliability_diagram:
+        _draw(report, args.reliability_diagram)
     if args.json:
         print(json.dumps(report))
         return 0
     print(f"{report['source']}: {report['n']} reviews")
+    print(_calibration_line(report["calibration"]))
     if report.get("multilabel"):
         print(f"micro F1 {report['micro_f1']:.4f}   macro F1 {report['macro_f1']:.4f}   subset accuracy "
               f"{report['subset_accuracy']:.4f}   Hamming loss {report['hamming_loss']:.4f}")
@@ -62,3 +67,26 @@ def run(args) -> int:
     for name, row in zip(labels, report["confusion_matrix"]["matrix"]):
         print(f"  {name:>12}  " + " ".join(f"{v:>8}" for v in row))
     return 0
+
+
+def _calibration_line(figures: dict) -> str:
+    line = "calibration: " + _figures(figures["model"])
+    if figures.get("uncalibrated"):
+        line += f" (temperature {figures['temperature']:g}; before it {_figures(figures['uncalibrated'])})"
+    return line
+
+
+def _figures(f: dict) -> str:
+    return f"ECE {f['ece']:.4f}  Brier {f['brier']:.4f}  NLL {f['nll']:.4f}"
+
+
+def _draw(report: dict, path: str) -> None:
+    import io
+
+    from ..io import atomic_write, bytes_writer
+    from ..plots import reliability_diagram
+
+    figure = reliability_diagram(report["calibration"]["bins"], f"{report['source']} ({report['n']} reviews)")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    atomic_write(path, bytes_writer(buffer.getvalue()))

@@ -60,6 +60,17 @@ class SentimentNet(nn.Module):
         logits = self.forward_embedded(x, lengths, mask)
         return logits if self.wide is None else logits + self.wide(token_ids, lengths)
 
+    @torch.no_grad()
+    def scale_logits(self, factor: float, recurrent: bool = True, wide: bool = True) -> None:
+        """Multiply the logits of the recurrent part and/or the wide part by `factor`, in the weights
+        of their output layers (the join's weights; temperature scaling), so every engine applies it."""
+        if recurrent and self.recurrent:
+            self.head[-1].weight.mul_(factor)
+            self.head[-1].bias.mul_(factor)
+        if wide and self.wide is not None:
+            self.wide.weight.mul_(factor)
+            self.wide.bias.mul_(factor)
+
     @contextlib.contextmanager
     def without_wide(self):
         """The recurrent part alone, for the training loop (its optimizer never sees the wide part)."""

@@ -77,6 +77,16 @@ def _record(tracker, training: TrainingRecord) -> dict[str, Any]:
             targets = np.asarray([clf.classes_.index(label) for label in validation.labels])
             tracker.log_figure(plots.roc_curve(targets, proba[:, 1], report["roc_auc"]),
                                "plots/roc_curve_validation.png")
+    calibration = clf.data_info_.get("calibration")
+    if calibration:
+        tracker.log_figure(plots.reliability_diagram(
+            {"as trained": calibration["bins"]["before"],
+             f"temperature {calibration['temperature']:g}": calibration["bins"]["after"]}, "validation"),
+            "plots/reliability_validation.png")
+        tracker.log_metrics({"temperature": calibration["temperature"],
+                             "validation_ece_before_calibration": calibration["validation_before"]["ece"],
+                             "validation_ece": calibration["validation_after"]["ece"],
+                             "validation_nll": calibration["validation_after"]["nll"]})
     baseline = clf.baseline_
     if baseline:
         tracker.log_dict(baseline, "reports/baseline_validation.json")

@@ -31,6 +31,23 @@ class Encoded:
         return np.fromiter((len(s) for s in self.sequences), dtype=np.int64, count=len(self.sequences))
 
 
+@torch.inference_mode()
+def network_logits(network: SentimentNet, encoded: Encoded) -> torch.Tensor:
+    """(n, outputs) float32 logits of a trained (CPU) network for encoded reviews, in their order."""
+    from ..text.batching import sorted_batches
+
+    network.eval()
+    lengths = encoded.lengths
+    out = None
+    for index in sorted_batches(lengths, 256):
+        tokens, lens = collate(encoded.sequences, index, encoded.pad_to)
+        logits = network(tokens, lens).float()
+        if out is None:
+            out = torch.zeros(len(lengths), logits.shape[1])
+        out[torch.from_numpy(index)] = logits
+    return out if out is not None else torch.zeros(0, 1)
+
+
 class ClassificationTask:
     """Cross-entropy on labelled reviews in length-bucketed batches, plus the objectives that
     training asks for (adversarial, virtual adversarial, entropy minimisation, distillation;

@@ -40,7 +40,7 @@ from ..models.weight_drop import weight_dropout
 from ..text.cleaning import Cleaner
 from ..text.tokenizer import OOV_ID, TextTokenizer
 from .callbacks import Callback, Checkpointing, EarlyStopping, GradualUnfreezing, History
-from .classification import ClassificationTask, Encoded
+from .classification import ClassificationTask, Encoded, network_logits
 from .device import resolve_device
 from .distributed import current
 from .baseline import UNSPACED_LANGUAGES
@@ -324,10 +324,31 @@ def fit(plan: Plan, callbacks: list[Callback] | None = None, checkpoint_dir: str
         info["gradient_reach_after_epoch_1"] = reach.result
     if network.wide is not None:  # fitted on the trained recurrent part, joined on validation
         info["wide"] = fit_wide(network, train, val, balanced=training.class_weights == "balanced")
+    if training.calibrate and val is not None:  # before the thresholds, which read the final probabilities
+        info["calibration"] = calibrate(network, val)
     baseline = (_baseline(plan, history, info.get("wide")) if training.baseline and context.rank == 0
                 and not plan.multilabel else None)
     thresholds = label_thresholds(network, val, plan.classes) if plan.multilabel else None
     return TrainedParts(tokenizer, network, history, info, baseline, thresholds)
+
+
+def calibrate(network: SentimentNet, val: Encoded) -> dict[str, Any]:
+    """Temperature scaling on the validation part (calibration.py): T fitted, the network's output
+    layers divided by it, and the validation figures before and after (with the diagram's bins)."""
+    from ..calibration import fit_temperature, reliability_bins, report
+
+    logits = network_logits(network, val)
+    kind = "multilabel" if network.multilabel else "binary" if logits.shape[1] == 1 else "multiclass"
+    temperature = fit_temperature(logits.numpy(), val.targets, kind)
+    network.scale_logits(1 / temperature)
+    figures: dict[str, Any] = {"temperature": round(temperature, 4), "fitted_on": "validation", "bins": {}}
+    for name, scaled in (("before", logits), ("after", logits / temperature)):
+        proba = network.probabilities(scaled).numpy()
+        figures[f"validation_{name}"] = report(proba, val.targets, network.multilabel)
+        confidence, correct = ((proba.ravel(), val.targets.ravel()) if network.multilabel else
+                               (proba.max(axis=1), (proba.argmax(axis=1) == val.targets).astype(float)))
+        figures["bins"][name] = reliability_bins(confidence, correct)
+    return figures
 
 
 def _positive_weights(targets: np.ndarray, training: TrainingConfig) -> torch.Tensor | None:

@@ -29,7 +29,7 @@ import torch
 from ..errors import ConfigError
 from ..models import SentimentNet
 from ..models.wide import WideNgrams, ngram_rows
-from .classification import Encoded
+from .classification import Encoded, network_logits
 
 C_GRID = (1.0, 4.0, 16.0, 64.0)
 JOIN_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)  # α; alone (cell "none"), 0 is never the lowest loss
@@ -94,9 +94,7 @@ def fit_wide(network: SentimentNet, train: Encoded, val: Encoded | None, balance
     _, c, join, scale, weight, bias = best
     wide.weight.data.copy_(torch.from_numpy((join * weight).astype(np.float32)))
     wide.bias.data.copy_(torch.from_numpy((join * bias).astype(np.float32)))
-    if network.recurrent:
-        network.head[-1].weight.data.mul_(scale)
-        network.head[-1].bias.data.mul_(scale)
+    network.scale_logits(scale, wide=False)
     info: dict[str, Any] = {"order": wide.order, "buckets": wide.buckets, "C": c, "join": join,
                             "recurrent_scale": scale, "rows_seen": int((wide.idf > 0).sum()), "seconds": 0.0}
     if val is not None:
@@ -133,23 +131,11 @@ def _regression(model_class, x, targets: np.ndarray, outputs: int, multilabel: b
     return weight, bias
 
 
-@torch.inference_mode()
 def _deep_logits(network: SentimentNet, val: Encoded) -> torch.Tensor:
-    from ..text.batching import collate, sorted_batches
-
-    lengths = np.fromiter((len(s) for s in val.sequences), dtype=np.int64, count=len(val.sequences))
     if not network.recurrent:  # the wide part alone: it is all the logits there are
-        return torch.zeros(len(lengths), network.wide.weight.shape[1])
-    out = None
+        return torch.zeros(len(val.sequences), network.wide.weight.shape[1])
     with network.without_wide():
-        network.eval()
-        for index in sorted_batches(lengths, 256):
-            tokens, lens = collate(val.sequences, index, val.pad_to)
-            logits = network(torch.from_numpy(tokens), torch.from_numpy(lens)).float()
-            if out is None:
-                out = torch.zeros(len(lengths), logits.shape[1])
-            out[torch.from_numpy(index)] = logits
-    return out
+        return network_logits(network, val)
 
 
 def _loss(network: SentimentNet, logits: torch.Tensor, targets: np.ndarray) -> float:
