@@ -185,7 +185,7 @@ class SentimentClassifier:
         from .inference import make_engine
 
         self._check_fitted()
-        self.engine_ = make_engine(self.network_, engine, threads)
+        self.engine_ = make_engine(self.network_, engine, threads, (getattr(self, "data_info_", None) or {}).get("int8"))
         return self
 
     def probabilities(self, sequences: list[np.ndarray], batch_size: int = PREDICT_BATCH, engine=None) -> np.ndarray:

@@ -284,6 +284,9 @@ class TrainingConfig(Section):
     # Temperature scaling (calibration.py): one scalar dividing the logits, fitted on the validation
     # part after training, so that a 0.9 means 90 %. Changes no single-label decision.
     calibrate: bool = True
+    # The int8 engine's gate (training/int8_gate.py): compared with fp32 on the validation part after
+    # training, it is refused for this model if it loses more accuracy than this (0.003: 0.3 points).
+    int8_max_accuracy_drop: float = setting(0.003, low=0.0, high=1.0)
 
     def check(self) -> None:
         _check_device("training", self.device)

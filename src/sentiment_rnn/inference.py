@@ -113,17 +113,33 @@ def quantize_int8(graph: bytes) -> bytes:
         return target.read_bytes()
 
 
+class Int8Refused(ConfigError):
+    """The model's int8 quality gate failed (training/int8_gate.py): its figures say why."""
+
+    def __init__(self, gate: dict):
+        super().__init__(
+            f"the int8 engine is refused for this model: it lost {gate['accuracy_drop'] * 100:.2f} points of accuracy "
+            f"against fp32 on the model's {gate['reviews']} validation reviews ({gate['accuracy_fp32']:.4f} -> "
+            f"{gate['accuracy_int8']:.4f}, labels agree on {gate['label_agreement'] * 100:.1f} %), over "
+            f"training.int8_max_accuracy_drop = {gate['max_accuracy_drop']}; use the onnx engine")
+
+
 def onnx_available() -> bool:
     import importlib.util
 
     return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
 
 
-def make_engine(network: SentimentNet, engine: str = "auto", threads: int = 0) -> TorchEngine | OnnxEngine:
+def make_engine(network: SentimentNet, engine: str = "auto", threads: int = 0,
+                int8_gate: dict | None = None) -> TorchEngine | OnnxEngine:
+    """The engine for `network`; `int8_gate`: the model's recorded gate figures (onnx-int8 is refused
+    when they say it failed)."""
     if engine not in ENGINES:
         raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if threads < 0:
         raise ConfigError(f"threads must be ≥ 0 (0: one per core), got {threads}")
+    if engine == "onnx-int8" and int8_gate is not None and not int8_gate.get("passed", True):
+        raise Int8Refused(int8_gate)
     if engine.startswith("onnx") and not onnx_available():
         raise ConfigError(f"engine {engine!r} needs onnxruntime and onnx: pip install 'sentiment-rnn[fast]'")
     if engine.startswith("onnx") or (engine == "auto" and onnx_available()):

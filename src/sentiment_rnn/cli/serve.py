@@ -56,8 +56,14 @@ def run(args) -> int:
     from ..tracking.registry import resolve
 
     config = ServiceConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ServiceConfig)})
+    from ..inference import Int8Refused
+
     model = resolve(args.model, args.tracking_uri)
-    SentimentClassifier.load(model.folder, config.engine)  # fail here, with a one-line error, not inside a worker
+    try:
+        SentimentClassifier.load(model.folder, config.engine)  # fail here, with a one-line error, not in a worker
+    except Int8Refused as refused:  # the model's own int8 gate failed: serve fp32, saying why
+        print(f"warning: {refused}; serving with the onnx engine (fp32) instead", file=sys.stderr)
+        config = dataclasses.replace(config, engine="onnx")
     info = model_info(model.folder, model.name, model.version)
     problem = cannot_listen(config.host, config.port)
     if problem:

@@ -54,6 +54,14 @@ class ModelInfo(BaseModel):
     digest: str
 
 
+class ModelDetails(ModelInfo):
+    engine: str = Field(description="the inference engine answering: torch, onnx or onnx-int8")
+    classes: list[str]
+    thresholds: dict[str, float] | None = Field(description="multi-label models: each label's threshold")
+    temperature: float | None = Field(description="temperature scaling fitted on validation (null: none)")
+    int8_gate: dict[str, Any] | None = Field(description="int8 against fp32 on the validation part, at training")
+
+
 class Prediction(BaseModel):
     label: str
     score: float = Field(description="probability of the predicted label")
@@ -224,6 +232,13 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
         result = await with_timeout(explainer.run_memory(body.text))
         return MemoryResponse(model=ModelInfo(**info), **result)
 
+    @app.get("/v1/model-info", response_model=ModelDetails, summary="The model answering: its digest, engine, "
+             "classes, decision thresholds, calibration and int8 gate")
+    async def details() -> ModelDetails:
+        return ModelDetails(**info, engine=clf.engine_.name, classes=list(clf.classes_), thresholds=clf.thresholds_,
+                            temperature=clf.data_info_.get("calibration", {}).get("temperature"),
+                            int8_gate=clf.data_info_.get("int8"))
+
     @app.get("/healthz", summary="The process is alive")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -262,7 +277,8 @@ class Explainer:
         # ONNX Runtime sessions are cheap to have twice; torch's thread count is global, so a torch
         # service shares its engine.
         onnx = clf.engine_.name.startswith("onnx")
-        self.engine = make_engine(clf.network_, clf.engine_.name, threads=1) if onnx else clf.engine_
+        self.engine = (make_engine(clf.network_, clf.engine_.name, threads=1, int8_gate=clf.data_info_.get("int8"))
+                       if onnx else clf.engine_)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explain", initializer=_lower_priority)
 
     async def run(self, text: str) -> dict[str, Any]:

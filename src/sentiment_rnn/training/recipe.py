@@ -47,6 +47,7 @@ from .baseline import UNSPACED_LANGUAGES
 from .gradient_flow import GradientReach
 from .loop import TrainingLoop
 from .teacher import TeacherAnswers, teacher_answers
+from .int8_gate import int8_gate
 from .wide import fit_wide
 
 
@@ -329,6 +330,12 @@ def fit(plan: Plan, callbacks: list[Callback] | None = None, checkpoint_dir: str
     baseline = (_baseline(plan, history, info.get("wide")) if training.baseline and context.rank == 0
                 and not plan.multilabel else None)
     thresholds = label_thresholds(network, val, plan.classes) if plan.multilabel else None
+    if val is not None and context.rank == 0:
+        from ..inference import onnx_available
+
+        if onnx_available():  # without ONNX Runtime there is no int8 engine to gate
+            info["int8"] = int8_gate(network, val, [thresholds[c] for c in plan.classes] if thresholds else None,
+                                     training.int8_max_accuracy_drop)
     return TrainedParts(tokenizer, network, history, info, baseline, thresholds)
 
 
