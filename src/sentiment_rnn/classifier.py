@@ -160,6 +160,7 @@ class SentimentClassifier:
         self.data_info_ = parts.info
         self.baseline_ = parts.baseline  # the linear baseline on the same validation part (None: not fitted)
         self.thresholds_ = parts.thresholds  # multi-label: each label's threshold; None: single-label
+        self.decision_ = None  # a single-label decision rule other than the arg max (sentiment-rnn threshold)
         self.engine_ = None
         return self
 
@@ -212,7 +213,9 @@ class SentimentClassifier:
             chosen = np.empty(len(proba), dtype=object)
             chosen[:] = [chosen_labels(self.classes_, row, self.thresholds_) for row in proba]
             return chosen
-        return np.asarray(self.classes_, dtype=object)[proba.argmax(axis=1)]
+        from .prediction import labels
+
+        return labels(self.classes_, proba, getattr(self, "decision_", None))
 
     def score(self, texts: Sequence[str], labels: Sequence[Any]) -> float:
         """Accuracy."""
@@ -228,7 +231,8 @@ class SentimentClassifier:
         return write_model_folder(path, classes=self.classes_, sections=sections, tokenizer=self.tokenizer_,
                                   network=self.network_, data_info=self.data_info_,
                                   metrics={"history": history, **(metrics or {})},
-                                  thresholds=getattr(self, "thresholds_", None))
+                                  thresholds=getattr(self, "thresholds_", None),
+                                  decision=(getattr(self, "config_", None) or {}).get("decision"))
 
     @classmethod
     def load(cls, path: str | Path, engine: str = "auto", threads: int = 0,
@@ -241,6 +245,7 @@ class SentimentClassifier:
         clf.model_config_, clf.training_config_ = folder.model, folder.training
         clf.classes_, clf.tokenizer_, clf.network_ = folder.classes, folder.tokenizer, folder.network
         clf.thresholds_ = folder.thresholds
+        clf.decision_ = folder.decision
         clf.text_pipeline_ = TextPipeline(Cleaner.from_config(folder.text), folder.tokenizer, text_cache_bytes)
         clf.history_ = None
         clf.data_info_ = folder.data_info

@@ -34,7 +34,7 @@ def explain(clf: SentimentClassifier, text: str, batch_size: int = 128, engine=N
     contributions = full[None, :] - proba[1:]  # (n_tokens, n_classes)
     spans = locate(text, tokens)
     return {
-        **describe(clf.classes_, full, clf.thresholds_),
+        **describe(clf.classes_, full, clf.thresholds_, getattr(clf, "decision_", None)),
         "method": "occlusion",
         "tokens": [{"token": tok, "start": start, "end": end, "known": int(i) != OOV_ID,
                     "contributions": {c: float(v) for c, v in zip(clf.classes_, row)}}

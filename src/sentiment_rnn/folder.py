@@ -44,6 +44,7 @@ from .errors import ConfigError, ModelError
 from .io import bytes_writer, load_tensors, sha256_file, tensors_bytes, write_unit
 from .manifest import MANIFEST, json_bytes, manifest_writer, read_manifest, verify_config, verify_files
 from .models import SentimentNet
+from .prediction import Decision
 from .text.tokenizer import TextTokenizer
 from .version import __version__
 
@@ -101,6 +102,7 @@ class ModelFolder:
     data_info: dict[str, Any]
     raw: dict[str, Any]  # config.json as written
     thresholds: dict[str, float] | None = None  # a multi-label model's threshold per label; None: single-label
+    decision: Decision | None = None  # a single-label model's decision rule beyond the arg max (config "decision")
 
 
 @dataclasses.dataclass
@@ -126,7 +128,7 @@ def library_versions() -> dict[str, str]:
 
 def write_model_folder(path: str | Path, *, classes: list[str], sections: dict[str, Any], tokenizer: TextTokenizer,
                        network: torch.nn.Module, data_info: dict[str, Any], metrics: dict[str, Any],
-                       thresholds: dict[str, float] | None = None) -> Path:
+                       thresholds: dict[str, float] | None = None, decision: dict[str, Any] | None = None) -> Path:
     """`sections`: the text, tokenizer, model and training settings (dataclasses) the model was fitted
     with; `thresholds`: a multi-label model's decision threshold per label."""
     folder = Path(path)
@@ -137,6 +139,7 @@ def write_model_folder(path: str | Path, *, classes: list[str], sections: dict[s
         "vocab_size": tokenizer.vocab_size,
         **{name: dataclasses.asdict(section) for name, section in sections.items()},
         "data": data_info,
+        **({"decision": decision} if decision is not None else {}),
         "versions": library_versions(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -249,7 +252,8 @@ def read_model_folder(path: str | Path, limits: FileLimits | None = None) -> Mod
     network.load_state_dict(weights)
     network.eval()
     return ModelFolder(folder, sections["text"], sections["tokenizer"], sections["model"], sections["training"],
-                       classes, tokenizer, network, raw.get("data", {}), raw, thresholds)
+                       classes, tokenizer, network, raw.get("data", {}), raw, thresholds,
+                       _decision(raw, classes, origin))
 
 
 def _thresholds(raw: dict[str, Any], classes: list[str], origin: str) -> dict[str, float] | None:
@@ -261,6 +265,42 @@ def _thresholds(raw: dict[str, Any], classes: list[str], origin: str) -> dict[st
             and all(isinstance(t, (int, float)) and not isinstance(t, bool) and 0 < t < 1 for t in thresholds.values())):
         raise ModelError(f"{origin}: field 'thresholds' must give each class a threshold between 0 and 1")
     return {label: float(thresholds[label]) for label in classes}
+
+
+def write_decision(folder: Path, thresholds: dict[str, float] | None, decision: dict[str, Any]) -> None:
+    """Save a new decision rule into a model folder (`sentiment-rnn threshold`): config.json gets
+    the rule (the previous ones kept in its `previous` list) and, for a multi-label model, the new
+    thresholds; then the folder is sealed again. The weights and the other files are unchanged."""
+    from .io import atomic_write
+    from .manifest import seal
+
+    config = _read_config(folder)
+    if thresholds is not None:
+        config["thresholds"] = thresholds
+    old = config.get("decision")
+    decision = {**decision, "version": (old or {}).get("version", 0) + 1,
+                "previous": [*((old or {}).get("previous", [])), *([{k: v for k, v in old.items() if k != "previous"}]
+                                                                     if old else [])]}
+    config["decision"] = decision
+    atomic_write(folder / "config.json", bytes_writer(json_bytes(config)))
+    seal(folder, SEALED_MODEL_FILES)
+
+
+def _decision(raw: dict[str, Any], classes: list[str], origin: str) -> Decision | None:
+    """The decision rule `sentiment-rnn threshold` saved (field "decision"), checked; None: arg max."""
+    rule = raw.get("decision")
+    if rule is None:
+        return None
+    ok = isinstance(rule, dict)
+    target, threshold, abstain = (rule.get("target"), rule.get("threshold"), rule.get("abstain_below")) if ok else (
+        None, None, None)
+    number = (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1)
+    if not (ok and (target is None or (target in classes and number(threshold)))
+            and (abstain is None or number(abstain))):
+        raise ModelError(f"{origin}: field 'decision' must name one of the classes {classes} with a threshold "
+                         f"between 0 and 1 (and an optional abstain_below between 0 and 1), got {rule!r}")
+    return Decision(target, float(threshold) if target is not None else None,
+                    float(abstain) if abstain is not None else None)
 
 
 def _kind(value: Any) -> str:

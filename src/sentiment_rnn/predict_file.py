@@ -64,7 +64,7 @@ def predict_file(clf: SentimentClassifier, input_path: str, output_path: str | N
         for texts in _batches(rows, batch_size * CHUNK_BATCHES, input_path):
             proba = clf.predict_proba(texts, batch_size)
             for text, row in zip(texts, proba):
-                result = describe(classes, row, clf.thresholds_)
+                result = describe(classes, row, clf.thresholds_, getattr(clf, "decision_", None))
                 if writer:
                     writer.writerow([text, result["label"], f"{result['score']:.6f}",
                                      *([",".join(result["labels"])] if multilabel else [])] + [f"{p:.6f}" for p in row])

@@ -40,7 +40,7 @@ def run(args) -> int:
 
         proba = clf.predict_proba(args.texts, args.batch_size)
         for text, row in zip(args.texts, proba):
-            result = {"text": text, **describe(clf.classes_, row, clf.thresholds_)}
+            result = {"text": text, **describe(clf.classes_, row, clf.thresholds_, getattr(clf, "decision_", None))}
             if args.json:
                 print(json.dumps(result, ensure_ascii=False))
             elif "labels" in result:  # multi-label: every label at or above its threshold

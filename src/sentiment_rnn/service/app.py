@@ -60,6 +60,8 @@ class ModelDetails(ModelInfo):
     thresholds: dict[str, float] | None = Field(description="multi-label models: each label's threshold")
     temperature: float | None = Field(description="temperature scaling fitted on validation (null: none)")
     int8_gate: dict[str, Any] | None = Field(description="int8 against fp32 on the validation part, at training")
+    decision: dict[str, Any] | None = Field(description="the decision rule `sentiment-rnn threshold` saved (its "
+                                                        "version, target and figures); null: the arg max")
 
 
 class Prediction(BaseModel):
@@ -215,7 +217,7 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
     async def predict(request: Request) -> PredictResponse:
         body = await accept(request, PredictRequest)
         proba = await with_timeout(batcher.submit(body.texts))
-        results = [Prediction(**describe(clf.classes_, row, clf.thresholds_)) for row in proba]
+        results = [Prediction(**describe(clf.classes_, row, clf.thresholds_, clf.decision_)) for row in proba]
         return PredictResponse(model=ModelInfo(**info), results=results)
 
     @app.post("/v1/explain", response_model=ExplainResponse, responses=ERRORS, openapi_extra=body_doc(ExplainRequest),
@@ -237,7 +239,7 @@ def create_app(model_dir: str | Path, config: ServiceConfig | None = None, info:
     async def details() -> ModelDetails:
         return ModelDetails(**info, engine=clf.engine_.name, classes=list(clf.classes_), thresholds=clf.thresholds_,
                             temperature=clf.data_info_.get("calibration", {}).get("temperature"),
-                            int8_gate=clf.data_info_.get("int8"))
+                            int8_gate=clf.data_info_.get("int8"), decision=clf.config_.get("decision"))
 
     @app.get("/healthz", summary="The process is alive")
     async def healthz() -> dict[str, str]:

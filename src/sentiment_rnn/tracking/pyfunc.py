@@ -30,7 +30,7 @@ class SentimentPyfunc(PythonModel):
             texts = [str(t) for t in model_input]
         proba = self.classifier.predict_proba(texts)
         classes, thresholds = self.classifier.classes_, self.classifier.thresholds_
-        frame = pd.DataFrame({"label": labels(classes, proba)})
+        frame = pd.DataFrame({"label": labels(classes, proba, getattr(self.classifier, "decision_", None))})
         if thresholds is not None:  # multi-label: the labels at or above their thresholds, comma-separated
             frame["labels"] = [",".join(chosen_labels(classes, row, thresholds)) for row in proba]
         for i, column in enumerate(probability_columns(classes)):
