@@ -28,7 +28,7 @@ def test_same_names_in_file_cli_and_python(tmp_path):
 
 @pytest.mark.parametrize("override, message", [
     ("model.cel=gru", r"unknown setting\(s\) \['model.cel'\]"),
-    ("model.cell=transformer", r"model.cell must be one of 'rnn', 'lstm', 'gru', got 'transformer'"),
+    ("model.cell=transformer", r"model.cell must be one of 'rnn', 'lstm', 'gru', 'none', got 'transformer'"),
     ("model.hidden_size=0", r"model.hidden_size must be >= 1, got 0"),
     ("model.hidden_size=big", r"model.hidden_size must be int, got 'big'"),
     ("training.val_fraction=0.9", r"training.val_fraction must be between 0.0 and 0.5"),
