@@ -1,7 +1,7 @@
 """`sentiment-rnn`: recurrent text classifiers, from labelled text to a tracked, served model.
 
 Thin over the library: each command parses, calls the library once and prints. One module per
-command (train, pretrain, evaluate, threshold, diagnose, predict, serve, models, data); the options several
+command (train, pretrain, evaluate, threshold, check, diagnose, predict, serve, models, data); the options several
 commands share are declared once, in options.py.
 
 Exit codes: 0 success, 2 usage error, 1 failure (one-line message; `--debug` for the traceback),
@@ -18,9 +18,9 @@ import warnings
 from pathlib import Path
 
 from ..errors import SentimentRNNError
-from . import data, diagnose, evaluate, models, predict, pretrain, serve, threshold, train
+from . import check, data, diagnose, evaluate, models, predict, pretrain, serve, threshold, train
 
-COMMANDS = (train, pretrain, evaluate, threshold, diagnose, predict, serve, models, data)  # in the order --help lists them
+COMMANDS = (train, pretrain, evaluate, threshold, check, diagnose, predict, serve, models, data)  # in the order --help lists them
 LONG_RUNNING = ("train", "pretrain-lm", "pretrain-embeddings")
 
 
