@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from .options import add_engine, add_json, add_model, load_models
+from .options import add_engine, add_json, add_model, load_models, update_card
 
 EXAMPLES = """examples:
   sentiment-rnn check models/default
@@ -41,6 +41,8 @@ def run(args) -> int:
     report = run_suite(clf, suite, polarity_classes(list(clf.classes_), args.positive, args.negative), args.max_cases)
     if args.out:
         atomic_write_json(args.out, report)
+    if not args.ensemble:
+        update_card(args.model, checks=report)
     if args.json:
         print(json.dumps(report))
         return 0

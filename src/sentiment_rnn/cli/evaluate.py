@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from .options import (LABEL_COLUMNS_HELP, LABEL_NAMES_HELP, LABEL_SEPARATOR_HELP, add_engine, add_json, add_model,
-                      column_list, load_models)
+                      column_list, load_models, update_card)
 
 EXAMPLES = """examples:
   sentiment-rnn evaluate models/default --archive ARCHIVE --split test --json
@@ -43,6 +43,9 @@ def run(args) -> int:
                       label_columns=args.label_columns or [],
                       min_class_rows=0)  # the model's classes decide; a rare one in a test file is no typo
     report = evaluate(clf, load_reviews(data, args.split, args.file, args.limit, args.seed), args.batch_size)
+    report["split"] = "file" if args.file else args.split
+    if not args.ensemble:
+        update_card(args.model, evaluation=report)
     if args.reliability_diagram:
         _draw(report, args.reliability_diagram)
     if args.json:

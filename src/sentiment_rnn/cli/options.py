@@ -92,3 +92,20 @@ def load_models(args):
     from ..ensemble import Ensemble
 
     return Ensemble(models)
+
+
+def update_card(model: str, **recorded) -> None:
+    """Record an evaluation or check results in a model folder's card (model_card.py), when MODEL is
+    a folder on disk (not a runs:/ or models:/ reference); a folder that cannot be written is said
+    so on stderr and left as it was."""
+    from pathlib import Path
+
+    from ..model_card import write_card
+
+    folder = Path(model)
+    if not folder.is_dir():
+        return
+    try:
+        write_card(folder, **recorded)
+    except OSError as exc:
+        print(f"note: the model card in {folder} was not updated ({exc.strerror or exc})", file=sys.stderr)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -284,6 +285,9 @@ def fit(plan: Plan, callbacks: list[Callback] | None = None, checkpoint_dir: str
     unlabeled = tokenizer.encode(plan.unlabeled) if plan.unlabeled and training.uses_unlabeled else None
     network = SentimentNet(model_config, tokenizer.vocab_size, len(plan.classes), multilabel=plan.multilabel)
     info = _recorded(plan, train, val, unlabeled)
+    from ..model_card import cpu_name
+
+    info["machine"] = f"{cpu_name()}, {os.cpu_count()} cores"  # beside every speed the folder records
     if model_config.pretrained_embeddings:
         info["pretrained_embeddings"] = _init_embedding(network, tokenizer, model_config, training.seed)
         if "vectors" in plan.info:
