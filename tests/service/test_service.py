@@ -47,6 +47,8 @@ def test_explain_gives_a_contribution_per_token(client):
     assert [t["token"] for t in body["tokens"]] == ["a", "great", "film", ",", "zyzzyva", ".", "it", "was", "awful"]
     by_token = {t["token"]: t["contributions"]["positive"] for t in body["tokens"]}
     assert by_token["great"] > 0 > by_token["awful"]
+    assert set(body["faithfulness"]) == {"comprehensiveness", "sufficiency", "random_comprehensiveness",
+                                         "random_sufficiency"}
 
 
 def test_memory_follows_the_prediction_word_by_word(client):

@@ -27,6 +27,9 @@ def add_parser(command) -> None:
     evaluate.add_argument("--limit", type=int, help="N reviews, class-balanced and seeded")
     evaluate.add_argument("--seed", type=int, default=42, help="seed for --limit")
     evaluate.add_argument("--batch-size", type=int, default=256)
+    evaluate.add_argument("--explanations", type=int, default=0, metavar="N",
+                          help="also measure how faithful the occlusion explanations are (comprehensiveness, "
+                               "sufficiency, against random words) on N reviews drawn with --seed")
     evaluate.add_argument("--reliability-diagram", metavar="PNG", help="draw the reliability diagram (confidence "
                                                                         "against accuracy) to this PNG file")
     add_engine(evaluate)
@@ -42,8 +45,13 @@ def run(args) -> int:
                       label_names=args.label_names or "", label_separator=args.label_separator or "",
                       label_columns=args.label_columns or [],
                       min_class_rows=0)  # the model's classes decide; a rare one in a test file is no typo
-    report = evaluate(clf, load_reviews(data, args.split, args.file, args.limit, args.seed), args.batch_size)
+    reviews = load_reviews(data, args.split, args.file, args.limit, args.seed)
+    report = evaluate(clf, reviews, args.batch_size)
     report["split"] = "file" if args.file else args.split
+    if args.explanations:
+        from ..explain import sample_faithfulness
+
+        report["explanations"] = sample_faithfulness(clf, reviews.texts, args.explanations, args.seed)
     if not args.ensemble:
         update_card(args.model, evaluation=report)
     if args.reliability_diagram:
@@ -53,6 +61,11 @@ def run(args) -> int:
         return 0
     print(f"{report['source']}: {report['n']} reviews")
     print(_calibration_line(report["calibration"]))
+    if report.get("explanations", {}).get("reviews"):
+        e = report["explanations"]
+        print(f"explanations on {e['reviews']} reviews: comprehensiveness {e['comprehensiveness']:.4f} (random words "
+              f"{e['random_comprehensiveness']:.4f}), sufficiency {e['sufficiency']:.4f} (random words "
+              f"{e['random_sufficiency']:.4f})")
     if report.get("multilabel"):
         print(f"micro F1 {report['micro_f1']:.4f}   macro F1 {report['macro_f1']:.4f}   subset accuracy "
               f"{report['subset_accuracy']:.4f}   Hamming loss {report['hamming_loss']:.4f}")

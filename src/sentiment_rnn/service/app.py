@@ -88,6 +88,8 @@ class TokenContribution(BaseModel):
 
 class ExplainResponse(Prediction):
     model: ModelInfo
+    faithfulness: dict[str, float] = Field(description="comprehensiveness and sufficiency of this explanation "
+                                                       "(DeYoung et al. 2020), and the same for random words")
     method: str
     tokens: list[TokenContribution]
 

@@ -343,6 +343,9 @@ def fit(plan: Plan, callbacks: list[Callback] | None = None, checkpoint_dir: str
     return TrainedParts(tokenizer, network, history, info, baseline, thresholds)
 
 
+MIN_CALIBRATION_ERRORS = 10
+
+
 def calibrate(network: SentimentNet, val: Encoded) -> dict[str, Any]:
     """Temperature scaling on the validation part (calibration.py): T fitted, the network's output
     layers divided by it, and the validation figures before and after (with the diagram's bins)."""
@@ -350,9 +353,16 @@ def calibrate(network: SentimentNet, val: Encoded) -> dict[str, Any]:
 
     logits = network_logits(network, val)
     kind = "multilabel" if network.multilabel else "binary" if logits.shape[1] == 1 else "multiclass"
-    temperature = fit_temperature(logits.numpy(), val.targets, kind)
-    network.scale_logits(1 / temperature)
-    figures: dict[str, Any] = {"temperature": round(temperature, 4), "fitted_on": "validation", "bins": {}}
+    errors = int(len(val.targets) - network.correct(logits, torch.from_numpy(val.targets)))
+    figures: dict[str, Any] = {"fitted_on": "validation", "bins": {}}
+    if errors < MIN_CALIBRATION_ERRORS:  # no mistakes to learn confidence from: NLL falls as T → 0
+        temperature = 1.0
+        figures["skipped"] = (f"{errors} wrong validation answers (fewer than {MIN_CALIBRATION_ERRORS}): the "
+                              f"likelihood would only sharpen the model")
+    else:
+        temperature = fit_temperature(logits.numpy(), val.targets, kind)
+        network.scale_logits(1 / temperature)
+    figures["temperature"] = round(temperature, 4)
     for name, scaled in (("before", logits), ("after", logits / temperature)):
         proba = network.probabilities(scaled).numpy()
         figures[f"validation_{name}"] = report(proba, val.targets, network.multilabel)
