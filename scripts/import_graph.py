@@ -29,9 +29,10 @@ LAYERS: list[tuple[str, ...]] = [
     ("errors", "version", "io", "manifest"),  # foundations: no imports of ours but each other; a folder's seal
     ("text",),  # cleaning rules, stopwords, tokenizer, batching of encoded ids
     ("config",),  # one dataclass per component (validates text rule names)
-    ("data", "metrics", "prediction"),  # datasets and their cache; metrics; how a prediction reads
+    ("data", "metrics", "prediction", "calibration", "thresholds", "behaviour"),  # datasets and their cache (and
+    # checks); metrics; how a prediction reads; calibration figures; thresholds for a target; behavioural tests
     ("models", "embeddings"),  # the networks; word vectors
-    ("folder", "inference"),  # model and encoder folders; inference engines
+    ("folder", "inference", "model_card"),  # model and encoder folders; inference engines; the model card
     ("training", "lm"),  # the training loop and its two uses
     ("classifier", "ensemble", "explain", "predict_file", "plots"),  # the estimator and what uses it
     ("pipeline", "tracking", "diagnose"),  # what `train` does end to end; MLflow; the tutorial's lessons measured
