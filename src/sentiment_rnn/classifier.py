@@ -229,14 +229,11 @@ class SentimentClassifier:
         self._check_fitted()
         history = self.history_.to_dict() if self.history_ else {}
         sections = {name: getattr(self, f"{name}_config_") for name in SAVED_SECTIONS}
-        from .model_card import write_card
-
         folder = write_model_folder(path, classes=self.classes_, sections=sections, tokenizer=self.tokenizer_,
                                   network=self.network_, data_info=self.data_info_,
                                   metrics={"history": history, **(metrics or {})},
                                   thresholds=getattr(self, "thresholds_", None),
                                   decision=(getattr(self, "config_", None) or {}).get("decision"))
-        write_card(folder)  # README.md: the model card, from what the folder records
         return folder
 
     @classmethod

@@ -43,6 +43,7 @@ from .config import (SAVED_SECTIONS, LanguageModelConfig, ModelConfig, TextConfi
 from .errors import ConfigError, ModelError
 from .io import bytes_writer, load_tensors, sha256_file, tensors_bytes, write_unit
 from .manifest import MANIFEST, json_bytes, manifest_writer, read_manifest, verify_config, verify_files
+from .model_card import CARD, CHECKS, EVALUATIONS, render_card
 from .models import SentimentNet
 from .prediction import Decision
 from .text.tokenizer import TextTokenizer
@@ -144,7 +145,8 @@ def write_model_folder(path: str | Path, *, classes: list[str], sections: dict[s
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     contents = {"tokenizer.json": tokenizer.to_json().encode("utf-8"), "model.safetensors": tensors_bytes(network.state_dict()),
-                "metrics.json": json_bytes(metrics), "config.json": json_bytes(config)}
+                "metrics.json": json_bytes(metrics), "config.json": json_bytes(config),
+                CARD: render_card(folder.resolve().name, config, metrics, [], None).encode("utf-8")}
     write_unit(folder, {**{name: bytes_writer(content) for name, content in contents.items()},
                         MANIFEST: manifest_writer({k: v for k, v in contents.items() if k != "config.json"}, config)})
     return folder
@@ -267,12 +269,32 @@ def _thresholds(raw: dict[str, Any], classes: list[str], origin: str) -> dict[st
     return {label: float(thresholds[label]) for label in classes}
 
 
+def update_card(folder: str | Path, evaluation: dict[str, Any] | None = None,
+                checks: dict[str, Any] | None = None) -> Path:
+    """Record an evaluation or check results in a model folder (evaluations.json, checks.json),
+    rewrite its card (model_card.py) and seal the folder again."""
+    from .io import atomic_write
+    from .manifest import seal
+    from .model_card import cpu_name, render
+
+    folder = Path(folder)
+    if evaluation is not None:
+        kept = {k: v for k, v in evaluation.items() if k not in ("confusion_matrix", "per_class", "calibration")}
+        kept["machine"] = cpu_name()
+        previous = json.loads((folder / EVALUATIONS).read_text()) if (folder / EVALUATIONS).is_file() else []
+        atomic_write(folder / EVALUATIONS, bytes_writer(json_bytes([*previous, kept])))
+    if checks is not None:
+        atomic_write(folder / CHECKS, bytes_writer(json_bytes(checks)))
+    atomic_write(folder / CARD, bytes_writer(render(folder).encode("utf-8")))
+    seal(folder, (*SEALED_MODEL_FILES, *(name for name in (CARD, EVALUATIONS, CHECKS) if (folder / name).is_file())))
+    return folder / CARD
+
+
 def write_decision(folder: Path, thresholds: dict[str, float] | None, decision: dict[str, Any]) -> None:
     """Save a new decision rule into a model folder (`sentiment-rnn threshold`): config.json gets
     the rule (the previous ones kept in its `previous` list) and, for a multi-label model, the new
     thresholds; then the folder is sealed again. The weights and the other files are unchanged."""
     from .io import atomic_write
-    from .manifest import seal
 
     config = _read_config(folder)
     if thresholds is not None:
@@ -283,7 +305,7 @@ def write_decision(folder: Path, thresholds: dict[str, float] | None, decision: 
                                                                      if old else [])]}
     config["decision"] = decision
     atomic_write(folder / "config.json", bytes_writer(json_bytes(config)))
-    seal(folder, SEALED_MODEL_FILES)
+    update_card(folder)  # the card shows the new rule; the folder is sealed again
 
 
 def _decision(raw: dict[str, Any], classes: list[str], origin: str) -> Decision | None:

@@ -3,8 +3,9 @@
 config.json (settings, data digests, calibration, the int8 gate, the decision rule),
 metrics.json (training and test figures), and, once run, `evaluate` results (evaluations.json)
 and `check` results (checks.json). Every field comes from a measurement or a setting; what was not
-measured says which command measures it. Written at `train`, `evaluate` and `check`, and sealed
-with the folder (manifest.json), like every file of it.
+measured says which command measures it. Written with the folder as one unit at save
+(folder.write_model_folder), rewritten by `evaluate`, `check` and `threshold`
+(folder.update_card), and sealed with it (manifest.json), like every file of it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import Any
 CARD = "README.md"
 EVALUATIONS = "evaluations.json"
 CHECKS = "checks.json"
-EXTRA_FILES = (CARD, EVALUATIONS, CHECKS)  # sealed when present
 
 
 def cpu_name() -> str:
@@ -36,11 +36,15 @@ def _read(folder: Path, name: str) -> Any:
 
 
 def render(folder: Path) -> str:
-    """The card's text for a model folder."""
-    config, metrics = _read(folder, "config.json"), _read(folder, "metrics.json") or {}
-    evaluations, checks = _read(folder, EVALUATIONS) or [], _read(folder, CHECKS)
+    """The card's text for a model folder, from its files."""
+    return render_card(folder.resolve().name, _read(folder, "config.json"), _read(folder, "metrics.json") or {},
+                       _read(folder, EVALUATIONS) or [], _read(folder, CHECKS))
+
+
+def render_card(name: str, config: dict[str, Any], metrics: dict[str, Any], evaluations: list[dict[str, Any]],
+                checks: dict[str, Any] | None) -> str:
+    """The card's text from what a folder records (config.json, metrics.json, evaluations, checks)."""
     data, model = config["data"], config["model"]
-    name = folder.resolve().name
     language = config["text"].get("language", "auto")
     summary = metrics.get("training", {})
     multilabel = bool(config.get("multilabel"))
@@ -194,21 +198,3 @@ def _known_failures(checks: dict[str, Any] | None) -> str:
     if not worst:
         return "no behavioural test fails on 10 % or more of its cases"
     return "; ".join(f"{t['name']} ({t['failure_rate'] * 100:.0f} % of cases)" for t in worst[:4])
-
-
-def write_card(folder: str | Path, evaluation: dict[str, Any] | None = None, checks: dict[str, Any] | None = None) -> Path:
-    """Record an evaluation or check results in the folder, rewrite README.md and seal the folder."""
-    from .folder import SEALED_MODEL_FILES
-    from .io import atomic_write, atomic_write_json, text_writer
-    from .manifest import seal
-
-    folder = Path(folder)
-    if evaluation is not None:
-        kept = {k: v for k, v in evaluation.items() if k not in ("confusion_matrix", "per_class", "calibration")}
-        kept["machine"] = cpu_name()
-        atomic_write_json(folder / EVALUATIONS, [*(_read(folder, EVALUATIONS) or []), kept])
-    if checks is not None:
-        atomic_write_json(folder / CHECKS, checks)
-    atomic_write(folder / CARD, text_writer(render(folder)))
-    seal(folder, (*SEALED_MODEL_FILES, *(name for name in EXTRA_FILES if (folder / name).is_file())))
-    return folder / CARD

@@ -26,7 +26,7 @@ def test_sigkill_inside_checkpoint_and_model_writes_then_resume_is_exact(fire):
     rng = random.Random(SEED)
     checkpoint = [i for i, line in enumerate(fire.steps, 1) if "/checkpoints/last" in line]
     final = [i for i, line in enumerate(fire.steps, 1) if "/checkpoints/" not in line and "/reference/" in line]
-    assert checkpoint and len(final) == 5  # tokenizer, weights, metrics, config, manifest: one unit
+    assert checkpoint and len(final) == 6  # tokenizer, weights, metrics, config, model card, manifest: one unit
     for step in (rng.choice(checkpoint), rng.choice(final)):
         out = fire.root / f"step{step}"
         killed = fire.killed_at_step(out, step)

@@ -100,12 +100,12 @@ def update_card(model: str, **recorded) -> None:
     so on stderr and left as it was."""
     from pathlib import Path
 
-    from ..model_card import write_card
+    from ..folder import update_card
 
     folder = Path(model)
     if not folder.is_dir():
         return
     try:
-        write_card(folder, **recorded)
+        update_card(folder, **recorded)
     except OSError as exc:
         print(f"note: the model card in {folder} was not updated ({exc.strerror or exc})", file=sys.stderr)
