@@ -43,7 +43,7 @@ def test_history_records_pre_clip_gradient_norm(tiny_data):
 
 def test_model_folder_has_no_pickle(tiny_model_dir):
     assert sorted(p.name for p in tiny_model_dir.iterdir() if p.is_file()) == [
-        "config.json", "manifest.json", "metrics.json", "model.safetensors", "tokenizer.json"]
+        "README.md", "config.json", "manifest.json", "metrics.json", "model.safetensors", "tokenizer.json"]
     config = json.loads((tiny_model_dir / "config.json").read_text())
     assert config["classes"] == ["negative", "positive"] and config["model"]["cell"] == "lstm"
     assert {"torch", "tokenizers", "sentiment_rnn"} <= set(config["versions"])

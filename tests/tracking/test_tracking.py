@@ -74,7 +74,7 @@ def test_artifacts_plots_and_model(tracked):
     c = client(uri)
     paths = {a.path for a in c.list_artifacts(run_id, "plots")}
     assert paths == {"plots/learning_curves.png", "plots/gradient_norm.png", "plots/confusion_matrix_validation.png",
-                     "plots/roc_curve_validation.png"}
+                     "plots/roc_curve_validation.png", "plots/reliability_validation.png"}
     assert {a.path for a in c.list_artifacts(run_id, "model_folder")} >= {
         "model_folder/config.json", "model_folder/tokenizer.json", "model_folder/model.safetensors"}
     assert {a.path for a in c.list_artifacts(run_id, "reports")} == {"reports/classification_report_validation.json",

@@ -19,7 +19,7 @@ UNLABELED = [f"{opening} . {subject} was {verdict}" for opening in ("a film", "t
 
 
 def _student(teacher_dir, **training):
-    settings = {**TINY_SETTINGS, "model": {"embedding_dim": 8, "hidden_size": 8},
+    settings = {**TINY_SETTINGS, "model": {"embedding_dim": 8, "hidden_size": 8, "ngrams": 0},
                 "training": {**TINY_SETTINGS["training"], "epochs": 16, "val_fraction": 0, **training}}
     return SentimentClassifier(**settings)
 
