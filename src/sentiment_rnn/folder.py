@@ -280,6 +280,8 @@ def update_card(folder: str | Path, evaluation: dict[str, Any] | None = None,
     folder = Path(folder)
     if evaluation is not None:
         kept = {k: v for k, v in evaluation.items() if k not in ("confusion_matrix", "per_class", "calibration")}
+        if "calibration" in evaluation:  # the figures, not the diagram's bins
+            kept["calibration"] = {k: v for k, v in evaluation["calibration"].items() if k != "bins"}
         kept["machine"] = cpu_name()
         previous = json.loads((folder / EVALUATIONS).read_text()) if (folder / EVALUATIONS).is_file() else []
         atomic_write(folder / EVALUATIONS, bytes_writer(json_bytes([*previous, kept])))
