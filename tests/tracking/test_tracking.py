@@ -100,6 +100,20 @@ def test_registry_alias_and_predict_by_alias(tracked):
     assert json.loads(result.stdout) == local
 
 
+def test_check_results_are_logged_on_the_run_that_made_the_model(tracked):
+    root, _, uri, _ = tracked
+    listed = json.loads(run("models", "list", "--tracking-uri", uri, "--json", cwd=root).stdout)
+    run_id = listed[0]["run_id"]
+    result = run("check", "models:/tiny/1", "--tracking-uri", uri, "--max-cases", "5", "--json", cwd=root)
+    assert result.returncode == 0, result.stderr
+    c = client(uri)
+    assert "checks/behaviour.json" in {a.path for a in c.list_artifacts(run_id, "checks")}
+    logged = c.get_run(run_id).data.metrics
+    report = json.loads(result.stdout)
+    negation = next(t for t in report["tests"] if t["name"].startswith("negation: not + positive"))
+    assert logged["check_negation_not_positive_word_is_negative"] == negation["failure_rate"]
+
+
 def test_mlflow_tracking_uri_env_is_honoured(tracked):
     root, _, uri, _ = tracked
     result = run("predict", "models:/tiny/1", "--json", "x", cwd=root / "m", env={"MLFLOW_TRACKING_URI": uri})

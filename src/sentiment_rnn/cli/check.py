@@ -11,6 +11,7 @@ EXAMPLES = """examples:
   sentiment-rnn check models/default
   sentiment-rnn check models/default --json --out checks.json
   sentiment-rnn check models/mine --templates my_tests.json --positive good --negative bad
+  sentiment-rnn check models:/sentiment@champion --tracking-uri sqlite:///mlflow.db   # also logged on its run
 
 The built-in tests (English; Chinese for models of that language) are CheckList-style templates
 and lexicons written for this project (src/sentiment_rnn/checks/); --templates takes your own in
@@ -43,6 +44,14 @@ def run(args) -> int:
         atomic_write_json(args.out, report)
     if not args.ensemble:
         update_card(args.model, checks=report)
+        if args.model.startswith(("runs:/", "models:/")):  # on the run that made the model
+            import re
+
+            from ..tracking.registry import record_on_model_run
+
+            rates = {"check_" + re.sub(r"[^a-z0-9]+", "_", t["name"].lower()).strip("_"): t["failure_rate"]
+                     for t in report["tests"]}
+            record_on_model_run(args.model, args.tracking_uri, report, "checks/behaviour.json", rates)
     if args.json:
         print(json.dumps(report))
         return 0

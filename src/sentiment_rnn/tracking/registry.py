@@ -120,3 +120,24 @@ def _check_version(client, name: str, version: str) -> None:
     versions = sorted(int(v.version) for v in client.search_model_versions(f"name='{name}'"))
     if int(version) not in versions:
         raise TrackingError(f"model {name!r} has no version {version}; versions: {versions}")
+
+
+def record_on_model_run(ref: str, uri: str | None, report: dict, artifact: str, metrics: dict[str, float]) -> str:
+    """Log a report about a model (e.g. `sentiment-rnn check`) on the MLflow run that made it: the run
+    of a runs:/RUN_ID/... reference, or of the version a models:/ reference points at. The run id."""
+    uri = existing_store(uri)
+    mlflow = connect(uri)
+    client = mlflow.tracking.MlflowClient()
+    if ref.startswith("runs:/"):
+        run_id = ref[len("runs:/"):].split("/", 1)[0]
+    else:
+        name, at, alias = ref[len("models:/"):].partition("@")
+        if at:
+            run_id = client.get_model_version_by_alias(name, alias).run_id
+        else:
+            name, _, version = name.partition("/")
+            run_id = client.get_model_version(name, version).run_id
+    client.log_dict(run_id, report, artifact)
+    for key, value in metrics.items():
+        client.log_metric(run_id, key, value)
+    return run_id
