@@ -29,7 +29,7 @@ def linear_baseline(train_texts: list[str], train_labels: list[str], val_texts: 
         from sklearn.linear_model import LogisticRegression
     except ImportError:
         warnings.warn("scikit-learn is not installed, so no linear baseline is fitted beside the network "
-                      "(pip install 'sentiment-rnn[baseline]', or set training.baseline = false)", stacklevel=3)
+                      "(pip install scikit-learn, a dependency of sentiment-rnn, or set training.baseline = false)", stacklevel=3)
         return None
     from ..metrics import classification_report
 

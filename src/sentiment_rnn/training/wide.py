@@ -71,7 +71,7 @@ def fit_wide(network: SentimentNet, train: Encoded, val: Encoded | None, balance
         from sklearn.linear_model import LogisticRegression
     except ImportError:
         raise ConfigError("model.ngrams > 0 fits the wide part with scikit-learn: pip install "
-                          "'sentiment-rnn[baseline]', or set model.ngrams = 0") from None
+                          "scikit-learn (a dependency of sentiment-rnn), or set model.ngrams = 0") from None
     started = time.perf_counter()
     wide = network.wide
     wide.idf.copy_(torch.from_numpy(document_frequency_idf(wide, train.sequences)))
