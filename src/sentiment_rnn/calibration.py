@@ -50,16 +50,23 @@ def report(proba: np.ndarray, truth: np.ndarray, multilabel: bool) -> dict[str, 
     eps = 1e-7
     if multilabel:
         p, y = proba.ravel().astype(np.float64), truth.ravel().astype(np.float64)
-        confidence, correct = p, y  # each label's probability against whether it holds
         brier = float(((p - y) ** 2).mean())
         nll = float(-(y * np.log(np.clip(p, eps, 1)) + (1 - y) * np.log(np.clip(1 - p, eps, 1))).mean())
     else:
         onehot = np.zeros_like(proba, dtype=np.float64)
         onehot[np.arange(len(truth)), truth] = 1
-        confidence, correct = proba.max(axis=1), (proba.argmax(axis=1) == truth).astype(np.float64)
         brier = float(((proba - onehot) ** 2).sum(axis=1).mean())
         nll = float(-np.log(np.clip(proba[np.arange(len(truth)), truth], eps, 1)).mean())
-    return {"ece": expected_calibration_error(confidence, correct), "brier": brier, "nll": nll}
+    return {"ece": expected_calibration_error(*forecasts(proba, truth, multilabel)), "brier": brier, "nll": nll}
+
+
+def forecasts(proba: np.ndarray, truth: np.ndarray, multilabel: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(confidence, correct) pairs that ECE and the reliability diagram bin: the predicted class's
+    probability and whether it was right; for multi-label, each label's probability and whether
+    the label holds."""
+    if multilabel:
+        return proba.ravel().astype(np.float64), truth.ravel().astype(np.float64)
+    return proba.max(axis=1), (proba.argmax(axis=1) == truth).astype(np.float64)
 
 
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = BINS) -> float:
@@ -73,8 +80,9 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins
     return float(total)
 
 
-def reliability_bins(confidence: np.ndarray, correct: np.ndarray, bins: int = BINS) -> list[dict[str, Any]]:
+def reliability_bins(proba: np.ndarray, truth: np.ndarray, multilabel: bool, bins: int = BINS) -> list[dict[str, Any]]:
     """Per bin: its range, count, mean confidence and accuracy (for the reliability diagram)."""
+    confidence, correct = forecasts(proba, truth, multilabel)
     index = np.minimum((confidence * bins).astype(int), bins - 1)
     rows = []
     for b in range(bins):

@@ -216,9 +216,7 @@ def calibration_figures(clf, reviews: Reviews, proba: np.ndarray) -> dict[str, A
     figures: dict[str, Any] = {"temperature": temperature, "bins": {}}
     for name, p in versions.items():
         figures[name] = report(p, truth, multilabel)
-        confidence, correct = ((p.ravel(), truth.ravel()) if multilabel else
-                               (p.max(axis=1), (p.argmax(axis=1) == truth).astype(float)))
-        figures["bins"][name] = reliability_bins(confidence, correct)
+        figures["bins"][name] = reliability_bins(p, truth, multilabel)
     return figures
 
 

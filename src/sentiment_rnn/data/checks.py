@@ -6,7 +6,7 @@ flatter a test figure, before any training.
   Jaccard similarity of at least 0.8, found by MinHash with locality-sensitive hashing);
 - the same text under different labels (conflicts);
 - across the file and a test file: texts of the test file also in the training file (leakage);
-- empty and very long texts (over 10× the median length), label balance, the mix of scripts;
+- empty and very long texts (over LONG_FACTOR times the median length), label balance, the mix of scripts;
 - with a model: the share of its tokens that the model's vocabulary does not know;
 - the rows most likely mislabelled: the highest loss under 5-fold cross-validated predictions of
   the linear baseline (TF-IDF + logistic regression), with `suspects=N`.
@@ -30,6 +30,7 @@ from .dataset import Reviews
 NEAR_JACCARD = 0.8
 PERMUTATIONS, BANDS = 64, 16
 EXAMPLES = 5
+LONG_FACTOR = 10  # a text this many times the median length is reported as very long
 _STRIP = re.compile(r"[\W\d_]+", re.UNICODE)
 
 
@@ -47,7 +48,7 @@ def check_file(reviews: Reviews, test: Reviews | None = None, near: bool = False
     report["conflicting_labels"] = _conflicts(reviews)
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
     median = float(np.median(lengths)) if len(lengths) else 0.0
-    long_rows = np.flatnonzero(lengths > 10 * max(median, 1))
+    long_rows = np.flatnonzero(lengths > LONG_FACTOR * max(median, 1))
     report["lengths"] = {"median_chars": median, "max_chars": int(lengths.max()) if len(lengths) else 0,
                          "empty": int(sum(1 for t in texts if not t.strip())),
                          "over_10x_median": int(len(long_rows)),

@@ -366,9 +366,7 @@ def calibrate(network: SentimentNet, val: Encoded) -> dict[str, Any]:
     for name, scaled in (("before", logits), ("after", logits / temperature)):
         proba = network.probabilities(scaled).numpy()
         figures[f"validation_{name}"] = report(proba, val.targets, network.multilabel)
-        confidence, correct = ((proba.ravel(), val.targets.ravel()) if network.multilabel else
-                               (proba.max(axis=1), (proba.argmax(axis=1) == val.targets).astype(float)))
-        figures["bins"][name] = reliability_bins(confidence, correct)
+        figures["bins"][name] = reliability_bins(proba, val.targets, network.multilabel)
     return figures
 
 
