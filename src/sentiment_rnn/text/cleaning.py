@@ -44,12 +44,17 @@ def unescape_html(text: str) -> str:
 @rule
 def normalize_unicode(text: str) -> str:
     """NFKC, plus typographic quotes and dashes folded to ASCII so "don’t" equals "don't"."""
+    if text.isascii():  # both are identities on ASCII; the table lookup costs ~15 µs a review
+        return text
     text = unicodedata.normalize("NFKC", text)
-    return text.translate(_TYPOGRAPHIC)
+    for typographic, plain in _TYPOGRAPHIC:  # str.translate with a dict: ~100 µs a review
+        if typographic in text:
+            text = text.replace(typographic, plain)
+    return text
 
 
-_TYPOGRAPHIC = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"',
-                              "„": '"', "–": "-", "—": "-", "―": "-", "…": "..."})
+_TYPOGRAPHIC = tuple({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"',
+                      "„": '"', "–": "-", "—": "-", "―": "-", "…": "..."}.items())
 
 
 @rule

@@ -21,6 +21,7 @@ holding what the library splits differently (`LIBRARY_ONLY`) take the step-by-st
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Sequence
 
@@ -45,7 +46,7 @@ class FusedEncoder:
         self._rest = Cleaner(cleaner.pipeline[prefix_length:], cleaner.stopwords, cleaner.language)  # for the step-by-step path
         # stopwords are removed before the lookup, whatever the vocabulary holds
         self._table = {**word_ids, **dict.fromkeys(stopwords, DROP)}
-        self._chunk_ids: dict[str, tuple[int, ...]] = {}
+        self._chunk_ids = _ChunkIds(self)
         self.cache_bytes, self.cached_bytes = cache_bytes, 0
 
     @classmethod
@@ -71,18 +72,14 @@ class FusedEncoder:
             text = fn(text)
         if any(marker in text for marker in LIBRARY_ONLY):
             return self.tokenizer.encode([self._rest(text)])[0]
-        ids: list[int] = []
-        extend, cached = ids.extend, self._chunk_ids.get
-        for chunk in text.split():
-            known = cached(chunk)
-            if known is None:
-                known = self._chunk(chunk)
-                if len(chunk) <= MAX_CACHED_CHUNK:
-                    self._remember(chunk, known)
-            extend(known)
+        # Every step runs in C: a cached chunk is one dict hit, a new one calls _ChunkIds.__missing__
+        # (1.6x an explicit loop over the chunks on IMDB reviews; np.fromiter is slower than a list).
+        ids = list(itertools.chain.from_iterable(map(self._chunk_ids.__getitem__, text.split())))
         return self.tokenizer.truncate(np.array(ids, dtype=np.int64))
 
     def _remember(self, chunk: str, ids: tuple[int, ...]) -> None:
+        if len(chunk) > MAX_CACHED_CHUNK:
+            return
         size = sys.getsizeof(chunk) + sys.getsizeof(ids) + ENTRY_OVERHEAD  # the ints are the table's own objects
         if self.cached_bytes + size > self.cache_bytes:
             self._chunk_ids.clear()
@@ -96,3 +93,16 @@ class FusedEncoder:
         """The ids of one whitespace-free chunk, stopwords dropped."""
         lookup = self._table.get
         return tuple(i for i in (lookup(token, OOV_ID) for token in punctuation_tokens(chunk)) if i != DROP)
+
+
+class _ChunkIds(dict):
+    """chunk → ids; a miss splits the chunk and remembers it within the byte bound."""
+
+    def __init__(self, encoder: FusedEncoder):
+        super().__init__()
+        self.encoder = encoder
+
+    def __missing__(self, chunk: str) -> tuple[int, ...]:
+        ids = self.encoder._chunk(chunk)
+        self.encoder._remember(chunk, ids)
+        return ids
