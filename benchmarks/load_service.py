@@ -115,7 +115,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="per concurrency level")
     parser.add_argument("--soak", type=int, default=20000)
     parser.add_argument("--serve-args", default="", help="extra `serve` options for every server, e.g. '--engine torch'")
-    parser.add_argument("--quick", action="store_true", help="only 32 clients with batching on and off")
+    parser.add_argument("--quick", action="store_true", help="only 32 clients (or --clients) with batching on and off")
+    parser.add_argument("--clients", type=int, nargs="+", help="concurrency levels (default 1 8 32 64; 32 in --quick)")
     args = parser.parse_args()
     serve_args = args.serve_args.split()
 
@@ -130,7 +131,8 @@ def main() -> None:
 
     proc, url = start(args.model, *serve_args)
     asyncio.run(load(url, texts, 8, 200))  # warm-up
-    for clients in (32,) if args.quick else (1, 8, 32, 64):
+    levels = args.clients or ((32,) if args.quick else (1, 8, 32, 64))
+    for clients in levels:
         row = asyncio.run(load(url, texts, clients, args.requests if clients > 1 else args.requests // 4))
         row["server_rss_mib"] = round(rss_mib(proc.pid)[0])
         print(json.dumps({"batching": True, **row}), flush=True)
@@ -144,9 +146,9 @@ def main() -> None:
         off = asyncio.run(load(url, texts, 32, args.requests))
         proc.terminate()
         proc.wait(timeout=60)
-        on32 = out["levels"][0]
+        on32 = next(r for r in out["levels"] if r["clients"] == 32)
         print("RESULT_JSON " + json.dumps({
-            "serve_args": args.serve_args, "on_32": on32, "off_32": off,
+            "serve_args": args.serve_args, "on_32": on32, "off_32": off, "levels": out["levels"],
             "throughput_ratio_batching_on_off_32": round(on32["requests_per_s"] / off["requests_per_s"], 2)}))
         return
 
