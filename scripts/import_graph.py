@@ -36,6 +36,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("training", "lm"),  # the training loop and its two uses
     ("classifier", "ensemble", "explain", "predict_file", "plots"),  # the estimator and what uses it
     ("pipeline", "tracking", "diagnose"),  # what `train` does end to end; MLflow; the tutorial's lessons measured
+    ("tuning",),  # hyper-parameter search: trials of the training, each a tracked run
     ("service", "cli", "__main__", "__init__"),  # entry points
 ]
 

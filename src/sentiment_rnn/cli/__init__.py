@@ -18,9 +18,9 @@ import warnings
 from pathlib import Path
 
 from ..errors import SentimentRNNError
-from . import check, data, diagnose, evaluate, models, predict, pretrain, serve, threshold, train
+from . import check, data, diagnose, evaluate, models, predict, pretrain, serve, threshold, train, tune
 
-COMMANDS = (train, pretrain, evaluate, threshold, check, diagnose, predict, serve, models, data)  # in the order --help lists them
+COMMANDS = (train, tune, pretrain, evaluate, threshold, check, diagnose, predict, serve, models, data)  # in the order --help lists them
 LONG_RUNNING = ("train", "pretrain-lm", "pretrain-embeddings")
 
 

@@ -32,8 +32,11 @@ class Tracker(Callback):
     """One MLflow run for one training."""
 
     def __init__(self, uri: str | None = None, experiment: str = DEFAULT_EXPERIMENT,
-                 register: str | None = None, log_every_steps: int = 20):
+                 register: str | None = None, log_every_steps: int = 20, parent_run_id: str | None = None,
+                 run_name: str | None = None):
         self.mlflow = connect(uri, write=True)
+        self.parent_run_id, self.run_name = parent_run_id, run_name  # a trial's run nests under its study's
+        self.last_run_id: str | None = None
         self.uri = tracking_uri(uri)
         self.register = register
         self.log_every_steps = log_every_steps
@@ -68,7 +71,8 @@ class Tracker(Callback):
         self._end("FINISHED")
 
     def _start(self, params: dict[str, Any]) -> str:
-        self.active_run = self.mlflow.start_run()
+        self.active_run = self.mlflow.start_run(run_name=self.run_name, parent_run_id=self.parent_run_id)
+        self.last_run_id = self.active_run.info.run_id
         self.mlflow.log_params({k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in params.items()})
         import tokenizers
         import torch
