@@ -71,6 +71,18 @@ class SearchSpace:
             raise ConfigError(f"{source}: invalid TOML: {exc}") from None
         return cls(tuple(_dimensions(raw, source)), source)
 
+    def base_values(self, config: ExperimentConfig) -> dict[str, Any]:
+        """The searched settings' values in `config`, for those the space holds."""
+        values = {}
+        for d in self.dimensions:
+            section, name = d.setting.split(".")
+            value = getattr(getattr(config, section), name)
+            inside = value in d.choices if d.choices is not None else (
+                isinstance(value, (int, float)) and not isinstance(value, bool) and d.low <= value <= d.high)
+            if inside:
+                values[d.setting] = value
+        return values
+
     def suggest(self, trial) -> list[str]:
         """The trial's settings as `--set` items."""
         import json

@@ -95,9 +95,10 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
-def open_study(request: TuneRequest, monitor: str):
+def open_study(request: TuneRequest, base: ExperimentConfig):
     import optuna
 
+    monitor = base.training.monitor
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     url = request.storage or f"sqlite:///{(request.out / STUDY_FILE).resolve()}"
     try:
@@ -124,6 +125,9 @@ def open_study(request: TuneRequest, monitor: str):
     if known is None:
         study.set_user_attr("space", space)
         study.set_user_attr("monitor", monitor)
+        # The first trial is the base settings (where the space holds them): a search then never
+        # reports less than what it started from, and its gain is measured on the same validation split.
+        study.enqueue_trial(request.space.base_values(base), skip_if_exists=True)
     elif known != space or study.user_attrs.get("monitor") != monitor:
         raise ConfigError(f"study {name!r} searches {known} on {study.user_attrs.get('monitor')}; this command "
                           f"searches {space} on {monitor}: use another --study name, or the study's space")
@@ -203,7 +207,7 @@ def run_study(request: TuneRequest, say=print) -> dict[str, Any]:
     request.out.mkdir(parents=True, exist_ok=True)
     base = ExperimentConfig.load(request.base_config, request.overrides + request.flags)  # fails before any trial
     monitor = base.training.monitor
-    study = open_study(request, monitor)
+    study = open_study(request, base)
     runs = StudyRuns(request, study) if request.track else None
     worker = f"{socket.gethostname()}:{os.getpid()}"
     started = time.monotonic()
