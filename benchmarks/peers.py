@@ -130,6 +130,7 @@ def chart(results: dict, path: str, cpu: str) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     for axis, key, label in ((axes[0], "e2e_reviews_per_s", "inference, raw text to labels (reviews/s, log)"),
@@ -139,6 +140,7 @@ def chart(results: dict, path: str, cpu: str) -> None:
                 axis.scatter(r[key], r["test_accuracy"], s=40)
                 axis.annotate(name, (r[key], r["test_accuracy"]), textcoords="offset points", xytext=(5, 4), fontsize=8)
         axis.set_xscale("log")
+        axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # minor labels overlap on a log axis
         axis.set_xlabel(label)
         axis.grid(alpha=0.3)
     axes[0].set_ylabel("IMDB test accuracy")

@@ -167,7 +167,8 @@ def test_two_workers_share_one_study_on_postgresql_and_one_mlflow_parent_run(rev
 
     MlflowClient(mlflow_db).search_experiments()  # the store's schema, made once before the workers race for it
     common = ["--train-file", str(reviews_csv), "--space", str(write_space(tmp_path)), "--storage", study_db,
-              "--study", "team", "--trials", "6", "--tracking-uri", mlflow_db, "--set", "training.epochs=4", *TINY]
+              "--study", "team", "--trials", "6", "--tracking-uri", mlflow_db, "--set", "training.epochs=12",
+              "--pruner", "none", *TINY]  # trials long enough that the second worker, started with the first, gets some
     workers = [tune(*common, "--out", str(tmp_path / f"worker{i}"), cwd=tmp_path, wait=False) for i in range(2)]
     outputs = [w.communicate(timeout=600) for w in workers]
     for worker, (_, err) in zip(workers, outputs):
