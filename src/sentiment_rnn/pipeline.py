@@ -174,6 +174,8 @@ def _best_epoch_summary(clf: SentimentClassifier) -> dict[str, Any]:
         if "val_accuracy_joined" in wide:  # the recurrent part alone, where there is one
             summary["val_accuracy_recurrent"] = summary.get("val_accuracy")
             summary["val_accuracy"] = wide["val_accuracy_joined"]
+    if clf.data_info_.get("val_macro_f1") is not None:  # multi-label: at the thresholds chosen on validation
+        summary["val_macro_f1"] = round(clf.data_info_["val_macro_f1"], 4)
     return summary
 
 

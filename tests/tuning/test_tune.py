@@ -217,3 +217,23 @@ def test_tune_needs_a_budget_and_names_a_bad_storage(reviews_csv, tmp_path):
                   "--storage", "postgresql://nobody:secret@127.0.0.1:1/none", cwd=tmp_path)
     assert result.returncode != 0 and "cannot open the study database" in result.stderr
     assert "secret" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_multi_label_studies_score_trials_on_validation_macro_f1(tmp_path):
+    texts, labels = tiny_reviews(30)
+    path = tmp_path / "tags.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["review", "tags"])
+        for i, (text, label) in enumerate(zip(texts, labels)):
+            writer.writerow([text, label + (",plot" if "plot" in text else "") + (",long" if i % 3 == 0 else "")])
+    out = tmp_path / "study"
+    result = tune("--train-file", str(path), "--label-column", "tags", "--label-separator", ",", "--space",
+                  str(write_space(tmp_path)), "--trials", "2", "--out", str(out), "--no-track", "--set",
+                  "training.epochs=3", *TINY, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((out / "study.json").read_text())
+    assert summary["monitor"] == "val_macro_f1" and summary["direction"] == "maximize"
+    metrics = json.loads((out / "model" / "metrics.json").read_text())["training"]
+    assert summary["best"]["value"] == pytest.approx(metrics["val_macro_f1"])
+    assert 0.0 < summary["best"]["value"] <= 1.0

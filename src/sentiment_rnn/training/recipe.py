@@ -333,7 +333,9 @@ def fit(plan: Plan, callbacks: list[Callback] | None = None, checkpoint_dir: str
         info["calibration"] = calibrate(network, val)
     baseline = (_baseline(plan, history, info.get("wide")) if training.baseline and context.rank == 0
                 and not plan.multilabel else None)
-    thresholds = label_thresholds(network, val, plan.classes) if plan.multilabel else None
+    thresholds = None
+    if plan.multilabel:
+        thresholds, info["val_macro_f1"] = label_thresholds(network, val, plan.classes)
     if val is not None and context.rank == 0:
         from ..inference import onnx_available
 
@@ -383,25 +385,29 @@ def _positive_weights(targets: np.ndarray, training: TrainingConfig) -> torch.Te
 THRESHOLD_GRID = np.round(np.r_[0.01, 0.02, 0.03, 0.04, np.arange(0.05, 0.951, 0.05)], 2)
 
 
-def label_thresholds(network: SentimentNet, val: Encoded | None, classes: list[str]) -> dict[str, float]:
+def label_thresholds(network: SentimentNet, val: Encoded | None,
+                     classes: list[str]) -> tuple[dict[str, float], float | None]:
     """Each label's threshold, the one of THRESHOLD_GRID with the best F1 for that label on the
-    validation part (0.5 without validation, or for a label validation never shows)."""
+    validation part (0.5 without validation, or for a label validation never shows); and the
+    validation macro-F1 at those thresholds (None without validation)."""
     if val is None:
-        return {label: 0.5 for label in classes}
+        return {label: 0.5 for label in classes}, None
     from ..inference import TorchEngine, score_sequences
 
     proba = score_sequences(TorchEngine(network), val.sequences, len(classes), val.pad_to)
-    thresholds = {}
+    thresholds, best_f1 = {}, []
     for k, label in enumerate(classes):
         truth = val.targets[:, k] > 0.5
         if not truth.any():
             thresholds[label] = 0.5
+            best_f1.append(0.0)  # as metrics.multilabel_report counts a label with no support
             continue
         predicted = proba[:, k][None, :] >= THRESHOLD_GRID[:, None]  # (thresholds, rows)
         hits = (predicted & truth).sum(axis=1)
         f1 = 2 * hits / np.maximum(predicted.sum(axis=1) + truth.sum(), 1)
         thresholds[label] = float(THRESHOLD_GRID[int(f1.argmax())])
-    return thresholds
+        best_f1.append(float(f1.max()))
+    return thresholds, float(np.mean(best_f1))
 
 
 def _baseline(plan: Plan, history: History, wide: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -59,16 +59,32 @@ class TuneRequest:
     track: bool = True
 
 
+def objective_of(base: ExperimentConfig) -> str:
+    """What a trial is scored on: the figure early stopping watches (training.monitor), or for
+    multi-label data the validation macro-F1 at the thresholds chosen there (the per-label accuracy
+    the loop reports is nearly all absent labels)."""
+    multilabel = bool(base.data.label_separator or base.data.label_columns)
+    return "val_macro_f1" if multilabel else base.training.monitor
+
+
+def epoch_figure(objective: str, record) -> float | None:
+    """The epoch's figure the pruner compares, in the study's direction: the objective itself, or for
+    macro-F1 (known only once thresholds are chosen) the validation loss, negated."""
+    if objective == "val_macro_f1":
+        return None if record.val_loss is None else -record.val_loss
+    return getattr(record, objective)
+
+
 class PruneAfterEpoch(Callback):
     """Reports each epoch's validation figure to the trial; a trial Optuna's pruner stops is ended at
     the start of the next epoch, so the tracker has recorded the epoch that decided it."""
 
-    def __init__(self, trial, monitor: str):
-        self.trial, self.monitor = trial, monitor
+    def __init__(self, trial, objective: str):
+        self.trial, self.objective = trial, objective
         self.pruned_after: int | None = None
 
     def on_epoch_end(self, loop, record) -> None:
-        value = getattr(record, self.monitor)
+        value = epoch_figure(self.objective, record)
         if value is None:
             return
         self.trial.report(float(value), record.epoch)
@@ -98,7 +114,7 @@ def parse_duration(text: str) -> float:
 def open_study(request: TuneRequest, base: ExperimentConfig):
     import optuna
 
-    monitor = base.training.monitor
+    monitor = objective_of(base)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     url = request.storage or f"sqlite:///{(request.out / STUDY_FILE).resolve()}"
     try:
@@ -206,7 +222,7 @@ def run_study(request: TuneRequest, say=print) -> dict[str, Any]:
 
     request.out.mkdir(parents=True, exist_ok=True)
     base = ExperimentConfig.load(request.base_config, request.overrides + request.flags)  # fails before any trial
-    monitor = base.training.monitor
+    monitor = objective_of(base)
     study = open_study(request, base)
     runs = StudyRuns(request, study) if request.track else None
     worker = f"{socket.gethostname()}:{os.getpid()}"
