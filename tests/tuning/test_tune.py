@@ -62,8 +62,10 @@ def test_a_three_trial_study_in_sqlite_tracks_nests_and_writes_a_config_train_ta
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     out = tmp_path / "study"
     result = tune("--train-file", str(reviews_csv), "--space", str(write_space(tmp_path)), "--trials", "3",
-                  "--out", str(out), "--tracking-uri", store, "--set", "training.epochs=3", *TINY, cwd=tmp_path)
+                  "--out", str(out), "--tracking-uri", store, "--register", "tuned", "--set", "training.epochs=3",
+                  *TINY, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "registered tuned version 1" in result.stdout
     assert "trial 2 complete" in result.stderr and "3/3 done" in result.stderr
     study = optuna.load_study(study_name="study", storage=f"sqlite:///{out / 'study.db'}")
     trials = study.get_trials()
@@ -102,10 +104,13 @@ def test_a_three_trial_study_in_sqlite_tracks_nests_and_writes_a_config_train_ta
     assert parent.info.status == "FINISHED" and parent.data.metrics["best_value"] == pytest.approx(best["value"])
     plots = {a.path for a in client.list_artifacts(parent.info.run_id, "plots")}
     assert "plots/optimization_history.png" in plots
+    version = client.get_model_version("tuned", "1")  # the best trial's model, registered from its nested run
+    assert version.run_id == best["mlflow_run_id"]
 
     # the same command resumes the study by name: one more trial to reach 4
     again = tune("--train-file", str(reviews_csv), "--space", str(write_space(tmp_path)), "--trials", "4",
                  "--out", str(out), "--tracking-uri", store, "--set", "training.epochs=3", *TINY, cwd=tmp_path)
+    assert "trial 3 " in again.stderr and "4/4 done" in again.stderr
     assert again.returncode == 0, again.stderr[-3000:]
     assert len(optuna.load_study(study_name="study", storage=f"sqlite:///{out / 'study.db'}").get_trials()) == 4
     assert len(client.search_runs([experiment.experiment_id],

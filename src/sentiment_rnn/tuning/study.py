@@ -255,6 +255,8 @@ def run_study(request: TuneRequest, say=print) -> dict[str, Any]:
                               f"(training.val_fraction > 0 or --validation-file)")
         if runs:
             runs.mark(tracker.last_run_id, "COMPLETE")
+            if summary.get("model_uri"):
+                trial.set_user_attr("model_uri", summary["model_uri"])
         return float(value)
 
     def after_trial(study, trial) -> None:
@@ -285,11 +287,9 @@ def run_study(request: TuneRequest, say=print) -> dict[str, Any]:
     (request.out / "study.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if runs:
         runs.finish(study, summary, plots)
-        if request.register and summary.get("best"):
-            run_id = summary["best"].get("mlflow_run_id")
-            if run_id:
-                version = runs.mlflow.register_model(f"runs:/{run_id}/model", request.register)
-                summary["registered_version"] = int(version.version)
+        if request.register and summary.get("best") and summary["best"].get("model_uri"):
+            version = runs.mlflow.register_model(summary["best"]["model_uri"], request.register)
+            summary["registered_version"] = int(version.version)
     return summary
 
 
@@ -337,7 +337,8 @@ def _summary(study, request: TuneRequest, monitor: str, worker: str) -> dict[str
             "worker": worker, "trials_complete": _count(study, ("COMPLETE",)),
             "trials_pruned": _count(study, ("PRUNED",)), "trials_failed": _count(study, ("FAIL",)),
             "best": None if best is None else {"number": best.number, "value": best.value, "params": best.params,
-                                               "mlflow_run_id": best.user_attrs.get("mlflow_run_id")},
+                                               "mlflow_run_id": best.user_attrs.get("mlflow_run_id"),
+                                               "model_uri": best.user_attrs.get("model_uri")},
             "model_folder_trial": model_trial, "trials": rows}
 
 
