@@ -103,6 +103,11 @@ class _ChunkIds(dict):
         self.encoder = encoder
 
     def __missing__(self, chunk: str) -> tuple[int, ...]:
-        ids = self.encoder._chunk(chunk)
-        self.encoder._remember(chunk, ids)
+        encoder = self.encoder
+        if chunk.isalnum():  # a plain word, most new chunks: itself, or nothing if a stopword
+            found = encoder._table.get(chunk, OOV_ID)
+            ids = () if found == DROP else (found,)
+        else:
+            ids = encoder._chunk(chunk)
+        encoder._remember(chunk, ids)
         return ids
