@@ -234,10 +234,17 @@ def test_multi_label_studies_score_trials_on_validation_macro_f1(tmp_path):
             writer.writerow([text, label + (",plot" if "plot" in text else "") + (",long" if i % 3 == 0 else "")])
     out = tmp_path / "study"
     result = tune("--train-file", str(path), "--label-column", "tags", "--label-separator", ",", "--space",
-                  str(write_space(tmp_path)), "--trials", "2", "--out", str(out), "--no-track", "--set",
-                  "training.epochs=3", *TINY, cwd=tmp_path)
+                  str(write_space(tmp_path)), "--trials", "2", "--out", str(out), "--tracking-uri",
+                  f"sqlite:///{tmp_path / 'mlflow.db'}", "--set", "training.epochs=3", *TINY, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((out / "study.json").read_text())
+    assert summary["trials_complete"] == 2  # a tracked multi-label training used to fail at its report
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("sentiment-rnn").experiment_id],
+                              "tags.sentiment_rnn.trial_state = 'COMPLETE'")
+    assert len(runs) == 2 and all("validation_micro_f1" in r.data.metrics for r in runs)
     assert summary["monitor"] == "val_macro_f1" and summary["direction"] == "maximize"
     metrics = json.loads((out / "model" / "metrics.json").read_text())["training"]
     assert summary["best"]["value"] == pytest.approx(metrics["val_macro_f1"])

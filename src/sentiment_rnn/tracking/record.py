@@ -13,7 +13,7 @@ import numpy as np
 
 from ..classifier import SentimentClassifier
 from ..errors import TrackingError
-from ..metrics import classification_report
+from ..metrics import classification_report, multilabel_report
 from ..training.recipe import Plan
 
 INPUT_EXAMPLE = ["The movie was quite slow and some of the characters were rather boring, but overall it was a very "
@@ -67,12 +67,16 @@ def _record(tracker, training: TrainingRecord) -> dict[str, Any]:
     if validation is not None and len(validation):
         # The validation part is cleaned already: scored as the model's own pipeline would encode it.
         proba = clf.probabilities(clf.tokenizer_.encode(validation.texts))
-        report = classification_report(validation.labels, proba, clf.classes_)
+        multilabel = clf.thresholds_ is not None  # label lists, each label at its own threshold
+        report = (multilabel_report(validation.labels, proba, clf.classes_, clf.thresholds_) if multilabel
+                  else classification_report(validation.labels, proba, clf.classes_))
         tracker.log_dict(report, "reports/classification_report_validation.json")
-        tracker.log_metrics({"validation_accuracy": report["accuracy"], "validation_roc_auc": report["roc_auc"],
-                             "validation_macro_f1": report["macro_f1"]})
-        tracker.log_figure(plots.confusion_matrix(report["confusion_matrix"]["matrix"], clf.classes_),
-                           "plots/confusion_matrix_validation.png")
+        tracker.log_metrics({"validation_accuracy": report["accuracy"], "validation_macro_f1": report["macro_f1"],
+                             **({"validation_roc_auc": report["roc_auc"]} if report["roc_auc"] is not None else {}),
+                             **({"validation_micro_f1": report["micro_f1"]} if multilabel else {})})
+        if not multilabel:  # a confusion matrix of label sets would have a row per combination
+            tracker.log_figure(plots.confusion_matrix(report["confusion_matrix"]["matrix"], clf.classes_),
+                               "plots/confusion_matrix_validation.png")
         if len(clf.classes_) == 2 and report["roc_auc"] is not None:
             targets = np.asarray([clf.classes_.index(label) for label in validation.labels])
             tracker.log_figure(plots.roc_curve(targets, proba[:, 1], report["roc_auc"]),

@@ -246,6 +246,10 @@ def run_study(request: TuneRequest, say=print) -> dict[str, Any]:
             if runs:
                 runs.mark(tracker.last_run_id, "PRUNED")
             raise
+        except Exception as exc:  # recorded with the trial (Optuna keeps only its state), and shown
+            reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            trial.set_user_attr("error", f"{type(exc).__name__}: {reason}")
+            raise
         finally:
             if tracker is not None and tracker.last_run_id:
                 trial.set_user_attr("mlflow_run_id", tracker.last_run_id)
@@ -266,7 +270,7 @@ def run_study(request: TuneRequest, say=print) -> dict[str, Any]:
         done = _count(study, ("COMPLETE", "PRUNED"))
         best = _best(study)
         detail = f"{monitor} {trial.value:.4f}" if trial.value is not None else (
-            trial.system_attrs.get("fail_reason", "") or state.lower()).splitlines()[-1][:200]
+            trial.user_attrs.get("error") or state.lower())
         left = "" if request.time_budget_s is None else \
             f", {max(0.0, request.time_budget_s - (time.monotonic() - started)) / 60:.0f} min left"
         say(f"trial {trial.number} {state.lower()} ({detail}); {done}{f'/{request.trials}' if request.trials else ''} "
@@ -327,7 +331,7 @@ def _keep_if_best(out: Path, study, trial) -> None:
 def _summary(study, request: TuneRequest, monitor: str, worker: str) -> dict[str, Any]:
     trials = study.get_trials(deepcopy=False)
     rows = [{"number": t.number, "state": t.state.name, "value": t.value, "params": t.params,
-             "worker": t.user_attrs.get("worker"),
+             "worker": t.user_attrs.get("worker"), **({"error": t.user_attrs["error"]} if "error" in t.user_attrs else {}),
              "seconds": round((t.datetime_complete - t.datetime_start).total_seconds(), 1)
              if t.datetime_complete and t.datetime_start else None} for t in trials]
     best = _best(study)
