@@ -118,10 +118,7 @@ def open_study(request: TuneRequest, base: ExperimentConfig):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     url = request.storage or f"sqlite:///{(request.out / STUDY_FILE).resolve()}"
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats: stable since 2.9
-            storage = optuna.storages.RDBStorage(url, heartbeat_interval=request.heartbeat_s,
-                                                 grace_period=2 * request.heartbeat_s)
+        storage = _storage(url, request.heartbeat_s)
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy/driver errors name nothing a user can act on first
         from ..tracking.store import redacted
 
@@ -150,6 +147,27 @@ def open_study(request: TuneRequest, base: ExperimentConfig):
     return study
 
 
+SCHEMA_RACE = ("already exists", "duplicate key")  # two workers creating the tables of a new database at once
+
+
+def _storage(url: str, heartbeat_s: int, attempts: int = 5):
+    """Optuna's storage; it creates its tables in a new database, and when several workers start at
+    once against one, all but the first find them half made: those wait a moment and try again."""
+    import random
+
+    import optuna
+
+    for attempt in range(attempts):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats: stable since 2.9
+                return optuna.storages.RDBStorage(url, heartbeat_interval=heartbeat_s, grace_period=2 * heartbeat_s)
+        except Exception as exc:  # noqa: BLE001 - sqlalchemy's IntegrityError or ProgrammingError, per driver
+            if attempt == attempts - 1 or not any(marker in str(exc) for marker in SCHEMA_RACE):
+                raise
+            time.sleep(0.5 + random.random())
+
+
 class StudyRuns:
     """The study's MLflow parent run (shared by every worker) and a Tracker per trial nested under it."""
 
@@ -159,9 +177,20 @@ class StudyRuns:
         self.request, self.uri = request, tracking_uri(request.tracking_uri)
         self.mlflow = connect(request.tracking_uri, write=True)
         self.client = self.mlflow.tracking.MlflowClient()
-        experiment = self.client.get_experiment_by_name(request.experiment)
-        experiment_id = experiment.experiment_id if experiment else self.client.create_experiment(request.experiment)
-        self.parent_id = self._parent_run(experiment_id, study, request)
+        self.parent_id = self._parent_run(self._experiment_id(request.experiment), study, request)
+
+    def _experiment_id(self, name: str) -> str:
+        """The experiment's id; two workers may create it at once, and the second then finds it."""
+        experiment = self.client.get_experiment_by_name(name)
+        if experiment is not None:
+            return experiment.experiment_id
+        try:
+            return self.client.create_experiment(name)
+        except Exception as exc:  # noqa: BLE001 - MlflowException wrapping the database's unique violation
+            experiment = self.client.get_experiment_by_name(name)
+            if experiment is None or not any(marker in str(exc) for marker in SCHEMA_RACE):
+                raise
+            return experiment.experiment_id
 
     def _parent_run(self, experiment_id: str, study, request: TuneRequest) -> str:
         """The study's run: the earliest one tagged with its name. A worker that finds none creates
