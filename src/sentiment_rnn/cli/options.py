@@ -25,6 +25,28 @@ def column_list(value: str) -> list[str]:
 ARCHIVE_HELP = "IMDB archive (.tar.gz) or extracted folder (= data.archive; default: $SENTIMENT_RNN_IMDB, else the download)"
 
 
+# The data flags `train` and `tune` share, and the setting each one sets.
+DATA_FLAGS = (("archive", "data.archive"), ("train_file", "data.train_file"),
+              ("validation_file", "data.validation_file"), ("text_column", "data.text_column"),
+              ("label_column", "data.label_column"), ("label_names", "data.label_names"),
+              ("label_separator", "data.label_separator"), ("label_columns", "data.label_columns"),
+              ("limit", "data.limit"))
+
+
+def add_data_flags(parser) -> None:
+    """Where the labelled data is and how to read it (DATA_FLAGS)."""
+    parser.add_argument("--archive", help=ARCHIVE_HELP)
+    parser.add_argument("--train-file", help="train on a CSV/JSONL/Parquet file instead of IMDB (= data.train_file)")
+    parser.add_argument("--validation-file", help="validate on this labelled file (same columns) instead of a part "
+                                                  "of the training data (= data.validation_file)")
+    parser.add_argument("--text-column", help="text column of --train-file (= data.text_column; default review)")
+    parser.add_argument("--label-column", help="label column of --train-file (= data.label_column; default sentiment)")
+    parser.add_argument("--label-names", metavar="FILE", help=LABEL_NAMES_HELP)
+    parser.add_argument("--label-separator", metavar="SEP", help=LABEL_SEPARATOR_HELP)
+    parser.add_argument("--label-columns", metavar="NAMES", type=column_list, help=LABEL_COLUMNS_HELP)
+    parser.add_argument("--limit", type=int, help="use N training reviews, class-balanced and seeded (= data.limit)")
+
+
 def usage_error(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return 2

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from .options import (ARCHIVE_HELP, LABEL_COLUMNS_HELP, LABEL_NAMES_HELP, LABEL_SEPARATOR_HELP, add_settings,
-                      add_tracking_uri, column_list, experiment, usage_error)
+from .options import DATA_FLAGS, add_data_flags, add_settings, add_tracking_uri, experiment, usage_error
 from .progress import DownloadProgress, TrainingProgress, show_library_notes
 
 HELP = "Train a classifier and save it as a model folder."
@@ -15,32 +14,19 @@ EXAMPLES = """examples:
   sentiment-rnn train --train-file "IMDB Dataset.csv" --out models/kaggle    # review,sentiment columns
 """
 # Shortcut flags and the setting each one sets.
-FLAGS = (("init_encoder", "model.init_encoder"), ("teacher", "training.teacher"), ("archive", "data.archive"),
-         ("train_file", "data.train_file"), ("validation_file", "data.validation_file"),
-         ("unlabeled_file", "data.unlabeled_file"),
-         ("text_column", "data.text_column"), ("label_column", "data.label_column"),
-         ("label_names", "data.label_names"), ("label_separator", "data.label_separator"),
-         ("label_columns", "data.label_columns"), ("limit", "data.limit"),
-         ("epochs", "training.epochs"), ("seed", "training.seed"), ("threads", "training.threads"))
+FLAGS = (*DATA_FLAGS, ("init_encoder", "model.init_encoder"), ("teacher", "training.teacher"),
+         ("unlabeled_file", "data.unlabeled_file"), ("epochs", "training.epochs"), ("seed", "training.seed"),
+         ("threads", "training.threads"))
 
 
 def add_parser(command) -> None:
     train = command("train", HELP, EXAMPLES, run)
     train.add_argument("--out", required=True, help="model folder to write (checkpoints go to OUT/checkpoints)")
     add_settings(train, "[data], [text], [tokenizer], [model], [training] and [embeddings]", "model.cell=lstm")
-    train.add_argument("--archive", help=ARCHIVE_HELP)
-    train.add_argument("--train-file", help="train on a CSV/JSONL/Parquet file instead of IMDB (= data.train_file)")
-    train.add_argument("--validation-file", help="validate on this labelled file (same columns) instead of a part of "
-                                                 "the training data (= data.validation_file)")
-    train.add_argument("--text-column", help="text column of --train-file (= data.text_column; default review)")
-    train.add_argument("--label-column", help="label column of --train-file (= data.label_column; default sentiment)")
-    train.add_argument("--label-names", metavar="FILE", help=LABEL_NAMES_HELP)
-    train.add_argument("--label-separator", metavar="SEP", help=LABEL_SEPARATOR_HELP)
-    train.add_argument("--label-columns", metavar="NAMES", type=column_list, help=LABEL_COLUMNS_HELP)
+    add_data_flags(train)
     train.add_argument("--unlabeled-file", help="unlabeled reviews (CSV/JSONL/Parquet/lines) for the word vectors and "
                                                 "the objectives that use them (= data.unlabeled_file; default: the "
                                                 "archive's train/unsup)")
-    train.add_argument("--limit", type=int, help="use N training reviews, class-balanced and seeded (= data.limit)")
     train.add_argument("--epochs", type=int, help="= training.epochs")
     train.add_argument("--seed", type=int, help="= training.seed")
     train.add_argument("--threads", type=int, help="= training.threads")

@@ -6,8 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from .options import (ARCHIVE_HELP, LABEL_COLUMNS_HELP, LABEL_NAMES_HELP, LABEL_SEPARATOR_HELP, add_settings,
-                      add_tracking_uri, column_list, overrides, usage_error)
+from .options import DATA_FLAGS, add_data_flags, add_settings, add_tracking_uri, overrides, usage_error
 
 HELP = "Search settings on the validation split (Optuna); many workers can share one study."
 EXAMPLES = """examples:
@@ -18,10 +17,7 @@ EXAMPLES = """examples:
   sentiment-rnn train --config tune/mine/best.toml --train-file reviews.csv --out models/tuned
 """
 # The data flags, as `train` has them: where the data is, never written into best.toml.
-FLAGS = (("archive", "data.archive"), ("train_file", "data.train_file"), ("validation_file", "data.validation_file"),
-         ("text_column", "data.text_column"), ("label_column", "data.label_column"),
-         ("label_names", "data.label_names"), ("label_separator", "data.label_separator"),
-         ("label_columns", "data.label_columns"), ("limit", "data.limit"), ("epochs", "training.epochs"))
+FLAGS = (*DATA_FLAGS, ("epochs", "training.epochs"))
 
 
 def add_parser(command) -> None:
@@ -45,15 +41,7 @@ def add_parser(command) -> None:
                        help="a running trial's heartbeat; one silent for twice this (a killed worker) is marked failed")
     study.add_argument("--sampler-seed", type=int, help="seed of the TPE sampler (repeatable draws)")
     data = tune.add_argument_group("data (as for train)")
-    data.add_argument("--archive", help=ARCHIVE_HELP)
-    data.add_argument("--train-file", help="a CSV/JSONL/Parquet file instead of IMDB (= data.train_file)")
-    data.add_argument("--validation-file", help="validate on this labelled file (= data.validation_file)")
-    data.add_argument("--text-column", help="= data.text_column")
-    data.add_argument("--label-column", help="= data.label_column")
-    data.add_argument("--label-names", metavar="FILE", help=LABEL_NAMES_HELP)
-    data.add_argument("--label-separator", metavar="SEP", help=LABEL_SEPARATOR_HELP)
-    data.add_argument("--label-columns", metavar="NAMES", type=column_list, help=LABEL_COLUMNS_HELP)
-    data.add_argument("--limit", type=int, help="use N training reviews, class-balanced and seeded (= data.limit)")
+    add_data_flags(data)
     data.add_argument("--epochs", type=int, help="= training.epochs, for every trial")
     tracking = tune.add_argument_group("tracking (MLflow)")
     add_tracking_uri(tracking, "MLflow store or server (as for train)")
