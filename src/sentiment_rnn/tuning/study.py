@@ -298,8 +298,12 @@ def run_study(request: TuneRequest, say=print) -> dict[str, Any]:
         _keep_if_best(request.out, study, trial)
         done = _count(study, ("COMPLETE", "PRUNED"))
         best = _best(study)
-        detail = f"{monitor} {trial.value:.4f}" if trial.value is not None else (
-            trial.user_attrs.get("error") or state.lower())
+        if state == "COMPLETE":
+            detail = f"{monitor} {trial.value:.4f}"
+        elif state == "PRUNED":  # its value is the last epoch figure the pruner saw, not the objective
+            detail = f"after epoch {trial.last_step + 1}" if trial.last_step is not None else "before an epoch ended"
+        else:
+            detail = trial.user_attrs.get("error") or state.lower()
         left = "" if request.time_budget_s is None else \
             f", {max(0.0, request.time_budget_s - (time.monotonic() - started)) / 60:.0f} min left"
         say(f"trial {trial.number} {state.lower()} ({detail}); {done}{f'/{request.trials}' if request.trials else ''} "
@@ -359,7 +363,9 @@ def _keep_if_best(out: Path, study, trial) -> None:
 
 def _summary(study, request: TuneRequest, monitor: str, worker: str) -> dict[str, Any]:
     trials = study.get_trials(deepcopy=False)
-    rows = [{"number": t.number, "state": t.state.name, "value": t.value, "params": t.params,
+    rows = [{"number": t.number, "state": t.state.name, "value": t.value if t.state.name == "COMPLETE" else None,
+             "last_epoch_figure": t.intermediate_values.get(t.last_step) if t.last_step is not None else None,
+             "params": t.params,
              "worker": t.user_attrs.get("worker"), **({"error": t.user_attrs["error"]} if "error" in t.user_attrs else {}),
              "seconds": round((t.datetime_complete - t.datetime_start).total_seconds(), 1)
              if t.datetime_complete and t.datetime_start else None} for t in trials]
