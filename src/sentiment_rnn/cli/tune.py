@@ -68,7 +68,8 @@ def run(args) -> int:
     if args.no_track and (args.tracking_uri or args.register):
         return usage_error("--no-track cannot be combined with --tracking-uri or --register")
     request = TuneRequest(out=Path(args.out), base_config=args.config, overrides=list(args.overrides),
-                          flags=overrides(argparse_without_sets(args), FLAGS), space=SearchSpace.load(args.space),
+                          # overrides() lists the --set items first: the flags alone follow them
+                          flags=overrides(args, FLAGS)[len(args.overrides):], space=SearchSpace.load(args.space),
                           trials=args.trials, time_budget_s=parse_duration(args.time_budget) if args.time_budget else None,
                           storage=args.storage, study_name=args.study, pruner=args.pruner, heartbeat_s=args.heartbeat,
                           seed=args.sampler_seed, tracking_uri=args.tracking_uri, experiment=args.experiment,
@@ -93,9 +94,3 @@ def run(args) -> int:
         print(f"no trial completed ({summary['trials_failed']} failed, {summary['trials_pruned']} pruned)")
     return 0 if best else 1
 
-
-def argparse_without_sets(args):
-    """`overrides()` reads --set too; the flags alone are wanted here (--set items are the base)."""
-    import argparse
-
-    return argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "overrides"})

@@ -172,9 +172,9 @@ class StudyRuns:
     """The study's MLflow parent run (shared by every worker) and a Tracker per trial nested under it."""
 
     def __init__(self, request: TuneRequest, study):
-        from ..tracking.store import connect, tracking_uri
+        from ..tracking.store import connect
 
-        self.request, self.uri = request, tracking_uri(request.tracking_uri)
+        self.request = request
         self.mlflow = connect(request.tracking_uri, write=True)
         self.client = self.mlflow.tracking.MlflowClient()
         self.parent_id = self._parent_run(self._experiment_id(request.experiment), study, request)
@@ -373,8 +373,8 @@ def _summary(study, request: TuneRequest, monitor: str, worker: str) -> dict[str
     kept = request.out / ".model-trial"
     model_trial = int(kept.read_text()) if kept.exists() else None
     return {"study": study.study_name, "direction": study.direction.name.lower(), "monitor": monitor,
-            "worker": worker, "trials_complete": _count(study, ("COMPLETE",)),
-            "trials_pruned": _count(study, ("PRUNED",)), "trials_failed": _count(study, ("FAIL",)),
+            "worker": worker, **{key: sum(t.state.name == state for t in trials) for key, state in
+                                 (("trials_complete", "COMPLETE"), ("trials_pruned", "PRUNED"), ("trials_failed", "FAIL"))},
             "best": None if best is None else {"number": best.number, "value": best.value, "params": best.params,
                                                "mlflow_run_id": best.user_attrs.get("mlflow_run_id"),
                                                "model_uri": best.user_attrs.get("model_uri")},
